@@ -1,0 +1,812 @@
+/*
+ * conn.c: a client connection, from its first byte to conn_close.
+ *
+ * Each request takes a slot (struct pending) in the connection's ordered
+ * list the moment it is parsed; replies leave strictly in that order, a
+ * slot only when every earlier one has been sent.  Requests that write go
+ * to the writer thread and their slot is filled when the commit is done.
+ *
+ * Limits, checked before any parsing: the line length (tighter before
+ * AUTH), requests in flight per connection (pipeline_max), unsent reply
+ * bytes (output_max), jobs waiting for the writer (queue_max).  Hitting one
+ * of the last three stops reading from that connection until it drains;
+ * the kernel's socket buffer then pushes back on the client.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <uuid/uuid.h>
+
+#include "config.h"
+#include "pingan.h"
+
+static void	conn_process(struct conn *);
+static void	conn_flush(struct conn *);
+
+static const char conn_help[] =
+    "OK 命令 (commands): AUTH <worker> <token> | CHECKIN grid=<code> "
+    "kind=<kind> [id=<uuid>] [at=<time>] [lat=<deg> lon=<deg>] "
+    "[note=\"...\"] | PING | HELP | QUIT; kinds: patrol screening duty "
+    "visit mediation other; see docs/PROTOCOL.md";
+
+static const char conn_admin_help[] =
+    "OK 管理命令 (admin commands): VILLAGE-ADD VILLAGE-LIST GRID-ADD "
+    "GRID-LIST WORKER-ADD WORKER-LIST WORKER-DISABLE WORKER-ENABLE "
+    "TOKEN-ISSUE TOKEN-LIST TOKEN-REVOKE IMPORT PING HELP QUIT; "
+    "see docs/PROTOCOL.md";
+
+/* Returns the wall clock in Unix milliseconds. */
+static int64_t
+conn_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Stops reading for a reason; reading resumes when no reason is left. */
+static void
+conn_pause(struct conn *c, unsigned why)
+{
+	if (c->paused == 0 && c->bev)
+		bufferevent_disable(c->bev, EV_READ);
+	c->paused |= why;
+}
+
+/* Drops a reason to pause; with none left, reads and parses again. */
+static void
+conn_unpause(struct conn *c, unsigned why)
+{
+	if ((c->paused & why) == 0)
+		return;
+	c->paused &= ~why;
+	if (c->paused == 0 && !c->closed) {
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process(c);
+	}
+}
+
+/* Adds an empty reply slot at the end of the connection's list. */
+static struct pending *
+conn_pending_new(struct conn *c)
+{
+	struct pending	*p;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	TAILQ_INSERT_TAIL(&c->pendings, p, entry);
+	c->npending++;
+	if (c->npending >= c->srv->cfg->pipeline_max)
+		conn_pause(c, CONN_PAUSE_PIPELINE);
+	return p;
+}
+
+/* Frees a slot; the caller has unlinked it. */
+static void
+conn_pending_free(struct pending *p)
+{
+	if (p->reply != p->inline_buf)
+		free(p->reply);
+	free(p);
+}
+
+/* Fills a slot with a formatted reply line ('\n' appended). */
+static void
+conn_pending_set(struct pending *p, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(p->inline_buf, sizeof(p->inline_buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(p->inline_buf) - 1) {
+		p->reply = p->inline_buf;
+	} else {
+		p->reply = NULL;
+		va_start(ap, fmt);
+		if (vasprintf(&p->reply, fmt, ap) < 0)
+			p->reply = NULL;
+		va_end(ap);
+		if (p->reply == NULL) {
+			p->reply = p->inline_buf;
+			snprintf(p->inline_buf, sizeof(p->inline_buf),
+			    "ERR storage out of memory");
+		} else {
+			/* make room for the newline */
+			char *r = realloc(p->reply, strlen(p->reply) + 2);
+			if (r)
+				p->reply = r;
+			else {
+				free(p->reply);
+				p->reply = p->inline_buf;
+				snprintf(p->inline_buf, sizeof(p->inline_buf),
+				    "ERR storage out of memory");
+			}
+		}
+	}
+	p->len = strlen(p->reply);
+	p->reply[p->len++] = '\n';
+	p->reply[p->len] = '\0';
+	p->done = true;
+}
+
+/* Fills a slot with an ERR line; detail (untrusted) is quoted if given. */
+static void
+conn_pending_err(struct pending *p, enum proto_err e, const char *detail)
+{
+	char	q[96];
+
+	if (detail) {
+		log_quote(q, sizeof(q), detail, strlen(detail));
+		conn_pending_set(p, "ERR %s %s '%s'", proto_err_code(e),
+		    proto_err_message(e), q);
+	} else
+		conn_pending_set(p, "ERR %s %s", proto_err_code(e),
+		    proto_err_message(e));
+}
+
+/* Answers the current request at once with an ERR. */
+static void
+conn_reply_err(struct conn *c, enum proto_err e, const char *detail)
+{
+	struct pending	*p;
+
+	if ((p = conn_pending_new(c)) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	conn_pending_err(p, e, detail);
+}
+
+/* Answers the current request at once with a formatted OK line. */
+static struct pending *
+conn_reply(struct conn *c, const char *fmt, const char *arg1, const char *arg2)
+{
+	struct pending	*p;
+
+	if ((p = conn_pending_new(c)) == NULL) {
+		conn_close(c, "out of memory");
+		return NULL;
+	}
+	conn_pending_set(p, fmt, arg1, arg2);
+	return p;
+}
+
+/*
+ * Writes every finished reply at the head of the list into the output
+ * buffer, in order, and updates the pauses that depend on it.
+ */
+static void
+conn_flush(struct conn *c)
+{
+	struct pending	*p;
+	struct evbuffer	*out;
+	bool		 close_after = false;
+
+	if (c->closed)
+		return;
+	out = bufferevent_get_output(c->bev);
+	while ((p = TAILQ_FIRST(&c->pendings)) != NULL && p->done) {
+		TAILQ_REMOVE(&c->pendings, p, entry);
+		c->npending--;
+		if (evbuffer_add(out, p->reply, p->len) != 0) {
+			conn_pending_free(p);
+			conn_close(c, "out of memory");
+			return;
+		}
+		close_after = p->close_after;
+		conn_pending_free(p);
+		if (close_after)
+			break;
+	}
+	if (close_after) {
+		/* QUIT or forbidden: send what is queued, then close. */
+		c->close_reason = c->close_reason ? c->close_reason : "quit";
+		conn_pause(c, CONN_PAUSE_SHUTDOWN);
+		while ((p = TAILQ_FIRST(&c->pendings)) != NULL) {
+			if (p->job) {
+				p->job->conn = NULL;
+				p->job->pending = NULL;
+			}
+			TAILQ_REMOVE(&c->pendings, p, entry);
+			c->npending--;
+			conn_pending_free(p);
+		}
+		c->eof = true;
+	}
+	if (evbuffer_get_length(out) > (size_t)c->srv->cfg->output_max)
+		conn_pause(c, CONN_PAUSE_OUTPUT);
+	if (c->npending < c->srv->cfg->pipeline_max / 2 + 1)
+		conn_unpause(c, CONN_PAUSE_PIPELINE);
+	if (!c->closed && c->eof && c->npending == 0 &&
+	    evbuffer_get_length(out) == 0)
+		conn_close(c, c->close_reason ? c->close_reason : "eof");
+}
+
+/* Handles AUTH: on success the connection acts for that worker. */
+static void
+conn_auth(struct conn *c, const struct proto_request *req)
+{
+	const struct worker	*w;
+	struct pending		*p;
+	struct timeval		 tv;
+	int64_t			 cred;
+	char			 q[64];
+
+	if (req->nargs != 3) {
+		conn_reply_err(c, PROTO_ERR_SYNTAX, "AUTH <worker> <token>");
+		return;
+	}
+	w = roster_worker_by_code(c->srv->roster, req->args[1]);
+	cred = roster_authenticate(c->srv->roster, w, req->args[2],
+	    strlen(req->args[2]));
+	if (cred > 0) {
+		c->authed = true;
+		c->worker_id = w->id;
+		c->cred_id = cred;
+		if (c->auth_timer)
+			evtimer_del(c->auth_timer);
+		bufferevent_set_timeouts(c->bev, &(struct timeval){
+		    .tv_sec = c->srv->cfg->idle_timeout }, NULL);
+		log_debug("conn %llu: %s authenticated as %s",
+		    (unsigned long long)c->id, c->peer, w->code);
+		conn_reply(c, "OK %s %s", w->code, roster_role_name(w->role));
+		return;
+	}
+	/* Uniform failure, after a delay during which nothing is read. */
+	c->authed = false;
+	log_quote(q, sizeof(q), req->args[1], strlen(req->args[1]));
+	log_warn("conn %llu: %s: AUTH failed for worker '%s'",
+	    (unsigned long long)c->id, c->peer, q);
+	if ((p = conn_pending_new(c)) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	conn_pending_err(p, PROTO_ERR_AUTH_FAILED, NULL);
+	p->done = false;
+	c->delayed = p;
+	conn_pause(c, CONN_PAUSE_AUTH);
+	tv.tv_sec = c->srv->cfg->auth_delay_ms / 1000;
+	tv.tv_usec = (c->srv->cfg->auth_delay_ms % 1000) * 1000;
+	evtimer_add(c->delay_timer, &tv);
+}
+
+/* Releases the reply of a failed AUTH once its delay has passed. */
+static void
+conn_delay_done(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->delayed) {
+		c->delayed->done = true;
+		c->delayed = NULL;
+	}
+	conn_flush(c);
+	if (!c->closed)
+		conn_unpause(c, CONN_PAUSE_AUTH);
+}
+
+/* Closes a connection that did not authenticate in time. */
+static void
+conn_auth_timeout(evutil_socket_t fd, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_close(c, "no AUTH in time");
+}
+
+/*
+ * Checks a CHECKIN against the roster and the clock, and hands it to the
+ * writer; its reply waits for the commit.
+ */
+static void
+conn_checkin(struct conn *c, const struct proto_request *req)
+{
+	const struct config	*cfg = c->srv->cfg;
+	const struct worker	*w;
+	const struct grid	*g;
+	struct checkin		 ck;
+	struct pending		*p;
+	struct wjob		*job;
+	const char		*what = NULL, *grid;
+	int64_t			 now;
+	int			 r;
+
+	if (!c->authed) {
+		conn_reply_err(c, PROTO_ERR_AUTH_REQUIRED, NULL);
+		return;
+	}
+	w = roster_worker_by_id(c->srv->roster, c->worker_id);
+	if (w == NULL || w->disabled ||
+	    !roster_credential_active(c->srv->roster, c->cred_id)) {
+		c->close_reason = "credential revoked or worker disabled";
+		if ((p = conn_pending_new(c)) != NULL) {
+			conn_pending_err(p, PROTO_ERR_FORBIDDEN, NULL);
+			p->close_after = true;
+		}
+		return;
+	}
+	if ((r = proto_checkin_parse(req, cfg->note_max, &ck, &what)) != 0) {
+		conn_reply_err(c, (enum proto_err)-r, what);
+		return;
+	}
+	grid = proto_field(req, "grid");
+	if ((g = roster_grid_by_code(c->srv->roster, grid)) == NULL) {
+		conn_reply_err(c, PROTO_ERR_UNKNOWN_GRID, grid);
+		return;
+	}
+	now = conn_now_ms();
+	if (ck.event_ms < 0)
+		ck.event_ms = now;
+	else if (ck.event_ms > now + (int64_t)cfg->max_future * 1000) {
+		conn_reply_err(c, PROTO_ERR_BAD_TIME, "in the future");
+		return;
+	} else if (cfg->max_past_days > 0 && ck.event_ms < now -
+	    (int64_t)cfg->max_past_days * 86400000) {
+		conn_reply_err(c, PROTO_ERR_BAD_TIME, "too old");
+		return;
+	}
+	if (c->srv->shutting_down) {
+		conn_reply_err(c, PROTO_ERR_SHUTTING_DOWN, NULL);
+		return;
+	}
+	if (ck.uuid_from_server)
+		uuid_generate_random(ck.uuid);
+	ck.worker_id = w->id;
+	ck.grid_id = g->id;
+	ck.received_ms = now;
+	snprintf(ck.peer, sizeof(ck.peer), "%s", c->peer);
+
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (ck.note && (ck.note = strdup(ck.note)) == NULL) ||
+	    (p = conn_pending_new(c)) == NULL) {
+		if (job)
+			free(ck.note == proto_field(req, "note") ? NULL :
+			    ck.note);
+		free(job);
+		conn_close(c, "out of memory");
+		return;
+	}
+	job->type = WJOB_CHECKIN;
+	job->conn = c;
+	job->pending = p;
+	job->checkin = ck;
+	p->job = job;
+	writer_submit(c->srv->writer, job);
+	if (writer_queued(c->srv->writer) >= (size_t)cfg->queue_max) {
+		conn_pause(c, CONN_PAUSE_QUEUE);
+		c->srv->queue_paused = true;
+	}
+}
+
+/* Hands an admin request (with its body, if any) to the writer. */
+static void
+conn_admin_submit(struct conn *c, struct admin_request *areq)
+{
+	struct pending	*p;
+	struct wjob	*job;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (p = conn_pending_new(c)) == NULL) {
+		free(job);
+		admin_request_free(areq);
+		conn_close(c, "out of memory");
+		return;
+	}
+	job->type = WJOB_ADMIN;
+	job->conn = c;
+	job->pending = p;
+	job->admin = areq;
+	p->job = job;
+	writer_submit(c->srv->writer, job);
+}
+
+/* Handles one request line of an admin connection. */
+static void
+conn_admin_line(struct conn *c, const char *line, size_t len)
+{
+	struct admin_request	*areq;
+	enum proto_err		 e = PROTO_ERR_SYNTAX;
+
+	if (c->srv->shutting_down) {
+		conn_reply_err(c, PROTO_ERR_SHUTTING_DOWN, NULL);
+		return;
+	}
+	if ((areq = admin_parse(line, len, &e)) == NULL) {
+		conn_reply_err(c, e, NULL);
+		return;
+	}
+	if ((c->body_need = admin_body_len(areq)) > 0) {
+		c->admin_body = areq;	/* conn_process collects the bytes */
+		return;
+	}
+	conn_admin_submit(c, areq);
+}
+
+/* Handles one complete request line. */
+static void
+conn_line(struct conn *c, const char *line, size_t len)
+{
+	struct proto_request	*req = &c->req;
+	struct pending		*p;
+	int			 r;
+
+	c->nrequests++;
+	if ((r = proto_parse_line(line, len, req)) != 0) {
+		conn_reply_err(c, (enum proto_err)-r, NULL);
+		return;
+	}
+	if (req->nargs == 0)
+		return;		/* a blank line is not a request */
+	switch (req->cmd) {
+	case PROTO_CMD_PING:
+		conn_reply(c, "OK PONG", NULL, NULL);
+		return;
+	case PROTO_CMD_HELP:
+		conn_reply(c, "%s", c->kind == CONN_ADMIN ? conn_admin_help :
+		    conn_help, NULL);
+		return;
+	case PROTO_CMD_QUIT:
+		if ((p = conn_reply(c, "OK bye", NULL, NULL)) != NULL)
+			p->close_after = true;
+		return;
+	default:
+		break;
+	}
+	if (c->kind == CONN_ADMIN) {
+		conn_admin_line(c, line, len);
+		return;
+	}
+	switch (req->cmd) {
+	case PROTO_CMD_AUTH:
+		conn_auth(c, req);
+		break;
+	case PROTO_CMD_CHECKIN:
+		conn_checkin(c, req);
+		break;
+	default:
+		conn_reply_err(c, PROTO_ERR_UNKNOWN_COMMAND, req->args[0]);
+		break;
+	}
+}
+
+/*
+ * Takes complete lines (and an IMPORT's body) from the input buffer while
+ * the connection may read, and handles each.
+ */
+static void
+conn_process(struct conn *c)
+{
+	struct evbuffer		*in;
+	struct evbuffer_ptr	 eol;
+	struct server		*srv = c->srv;
+	size_t			 eol_len, avail, limit;
+	char			*buf;
+
+	while (!c->closed && c->paused == 0) {
+		in = bufferevent_get_input(c->bev);
+		avail = evbuffer_get_length(in);
+		if (c->admin_body) {
+			if (avail < c->body_need)
+				break;
+			if ((c->admin_body->body = malloc(c->body_need + 1)) ==
+			    NULL) {
+				conn_close(c, "out of memory");
+				return;
+			}
+			evbuffer_remove(in, c->admin_body->body, c->body_need);
+			c->admin_body->body[c->body_need] = '\0';
+			c->admin_body->bodylen = c->body_need;
+			c->body_need = 0;
+			conn_admin_submit(c, c->admin_body);
+			c->admin_body = NULL;
+			continue;
+		}
+		limit = (size_t)(c->authed || c->kind == CONN_ADMIN ?
+		    srv->cfg->line_max : srv->cfg->line_max_unauth);
+		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
+		if (eol.pos < 0) {
+			if (avail > limit) {
+				/* Too long already: drop it up to its end. */
+				evbuffer_drain(in, avail);
+				c->discarding = true;
+			}
+			break;
+		}
+		if (c->discarding || (size_t)eol.pos > limit) {
+			evbuffer_drain(in, (size_t)eol.pos + eol_len);
+			c->discarding = false;
+			log_info("conn %llu: %s: line too long",
+			    (unsigned long long)c->id, c->peer);
+			conn_reply_err(c, PROTO_ERR_LINE_TOO_LONG, NULL);
+			continue;
+		}
+		if (srv->linesize < (size_t)eol.pos + 1) {
+			if ((buf = realloc(srv->line, (size_t)eol.pos + 1)) ==
+			    NULL) {
+				conn_close(c, "out of memory");
+				return;
+			}
+			srv->line = buf;
+			srv->linesize = (size_t)eol.pos + 1;
+		}
+		evbuffer_remove(in, srv->line, (size_t)eol.pos);
+		evbuffer_drain(in, eol_len);
+		srv->line[eol.pos] = '\0';
+		conn_line(c, srv->line, (size_t)eol.pos);
+	}
+	conn_flush(c);
+}
+
+/* bufferevent read callback: new bytes arrived. */
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	conn_process(arg);
+}
+
+/* bufferevent write callback: the output drained below its low mark. */
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	conn_unpause(c, CONN_PAUSE_OUTPUT);
+	if (!c->closed)
+		conn_flush(c);
+}
+
+/* bufferevent event callback: EOF, error or idle timeout. */
+static void
+conn_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (events & BEV_EVENT_TIMEOUT) {
+		conn_close(c, "idle timeout");
+		return;
+	}
+	if (events & BEV_EVENT_ERROR) {
+		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+		return;
+	}
+	if (events & BEV_EVENT_EOF) {
+		/* Answer what was sent before the peer stopped sending. */
+		c->eof = true;
+		if (c->paused == 0)
+			conn_process(c);
+		else
+			conn_flush(c);
+	}
+}
+
+/*
+ * Sets up a connection on an accepted socket: bufferevent, timeouts,
+ * greeting.  Returns NULL (and closes fd) on failure.
+ */
+struct conn *
+conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer)
+{
+	struct conn	*c;
+	struct timeval	 tv;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	c->srv = srv;
+	c->kind = kind;
+	c->id = ++srv->next_conn_id;
+	snprintf(c->peer, sizeof(c->peer), "%s", peer);
+	TAILQ_INIT(&c->pendings);
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->delay_timer = evtimer_new(srv->base, conn_delay_done, c);
+	if (kind == CONN_TERMINAL)
+		c->auth_timer = evtimer_new(srv->base, conn_auth_timeout, c);
+	if (c->bev == NULL || c->delay_timer == NULL ||
+	    (kind == CONN_TERMINAL && c->auth_timer == NULL)) {
+		if (c->bev == NULL)
+			close(fd);
+		conn_close(c, "out of memory");
+		return NULL;
+	}
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	bufferevent_setwatermark(c->bev, EV_WRITE,
+	    (size_t)srv->cfg->output_max / 2, 0);
+	tv.tv_sec = srv->cfg->idle_timeout;
+	tv.tv_usec = 0;
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	if (c->auth_timer) {
+		tv.tv_sec = srv->cfg->auth_timeout;
+		evtimer_add(c->auth_timer, &tv);
+	}
+	if (kind == CONN_ADMIN)
+		c->authed = true;
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "OK pingan/%d pingand/%s ready\n", PINGAN_PROTO_VERSION,
+	    PINGAN_VERSION);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_debug("conn %llu: %s connected%s", (unsigned long long)c->id,
+	    peer, kind == CONN_ADMIN ? " (admin)" : "");
+	return c;
+}
+
+/*
+ * Closes a connection: the socket at once, the struct later (from the
+ * reap event, never inside a callback that still holds it).  Requests at
+ * the writer are still carried out; their replies are dropped.  Copes
+ * with a half-built connection and with being called twice.
+ */
+void
+conn_close(struct conn *c, const char *reason)
+{
+	struct pending	*p;
+
+	if (c->closed)
+		return;
+	c->closed = true;
+	log_debug("conn %llu: %s closed: %s after %llu requests",
+	    (unsigned long long)c->id, c->peer, reason,
+	    (unsigned long long)c->nrequests);
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+	if (c->auth_timer)
+		evtimer_del(c->auth_timer);
+	if (c->delay_timer)
+		evtimer_del(c->delay_timer);
+	while ((p = TAILQ_FIRST(&c->pendings)) != NULL) {
+		if (p->job) {
+			p->job->conn = NULL;
+			p->job->pending = NULL;
+		}
+		TAILQ_REMOVE(&c->pendings, p, entry);
+		conn_pending_free(p);
+	}
+	c->npending = 0;
+	c->delayed = NULL;
+	TAILQ_REMOVE(&c->srv->conns, c, entry);
+	c->srv->nconns--;
+	TAILQ_INSERT_TAIL(&c->srv->graveyard, c, entry);
+	if (c->srv->reap_ev)
+		event_active(c->srv->reap_ev, EV_READ, 0);
+}
+
+/* Frees the connections closed since the last call. */
+void
+conn_reap(struct server *srv)
+{
+	struct conn	*c;
+
+	while ((c = TAILQ_FIRST(&srv->graveyard)) != NULL) {
+		TAILQ_REMOVE(&srv->graveyard, c, entry);
+		if (c->auth_timer)
+			event_free(c->auth_timer);
+		if (c->delay_timer)
+			event_free(c->delay_timer);
+		if (c->admin_body)
+			admin_request_free(c->admin_body);
+		proto_request_free(&c->req);
+		free(c);
+	}
+}
+
+/* Builds the reply of a finished check-in job. */
+static void
+conn_checkin_reply(struct wjob *job)
+{
+	char	id[PINGAN_UUID_STRLEN + 1];
+
+	proto_uuid_format(job->checkin.uuid, id);
+	switch (job->result) {
+	case STORE_STORED:
+		conn_pending_set(job->pending, "OK %s stored", id);
+		break;
+	case STORE_DUPLICATE:
+		conn_pending_set(job->pending, "OK %s duplicate", id);
+		break;
+	default:
+		conn_pending_err(job->pending, PROTO_ERR_STORAGE, NULL);
+		break;
+	}
+}
+
+/*
+ * Runs on the loop with jobs the writer finished: fills their reply
+ * slots, swaps in a new roster, flushes each connection once.
+ */
+void
+conn_jobs_done(struct server *srv, struct wjob_list *jobs)
+{
+	struct wjob	*job;
+	struct conn	*c, *last = NULL;
+
+	while ((job = STAILQ_FIRST(jobs)) != NULL) {
+		STAILQ_REMOVE_HEAD(jobs, entry);
+		if (job->roster) {
+			roster_free(srv->roster);
+			srv->roster = job->roster;
+			job->roster = NULL;
+			log_info("roster reloaded: %zu villages, %zu grids, "
+			    "%zu workers", srv->roster->nvillages,
+			    srv->roster->ngrids, srv->roster->nworkers);
+		}
+		if ((c = job->conn) != NULL && job->pending) {
+			job->pending->job = NULL;
+			if (job->type == WJOB_CHECKIN) {
+				conn_checkin_reply(job);
+			} else if (job->reply) {
+				job->pending->reply = job->reply;
+				job->pending->len = strlen(job->reply);
+				job->pending->done = true;
+				job->reply = NULL;
+			} else
+				conn_pending_err(job->pending,
+				    PROTO_ERR_STORAGE, NULL);
+			if (c != last && last != NULL)
+				conn_flush(last);
+			last = c;
+		}
+		wjob_free(job);
+	}
+	if (last)
+		conn_flush(last);
+	/* Flush every connection touched: cheap, pendings decide. */
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		if (!TAILQ_EMPTY(&c->pendings) && TAILQ_FIRST(&c->pendings)->done)
+			conn_flush(c);
+	conn_resume_queue(srv);
+}
+
+/* Resumes the connections paused on the writer's queue once it drained. */
+void
+conn_resume_queue(struct server *srv)
+{
+	struct conn	*c, *next;
+
+	if (!srv->queue_paused ||
+	    writer_queued(srv->writer) > (size_t)srv->cfg->queue_max / 2)
+		return;
+	srv->queue_paused = false;
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_unpause(c, CONN_PAUSE_QUEUE);
+	}
+}
+
+/* Stops reading from every connection: the server is stopping. */
+void
+conn_shutdown(struct server *srv)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		conn_pause(c, CONN_PAUSE_SHUTDOWN);
+}
+
+/* Tells whether every reply has been handed to the kernel. */
+bool
+conn_all_flushed(struct server *srv)
+{
+	struct conn	*c;
+
+	TAILQ_FOREACH(c, &srv->conns, entry) {
+		if (c->npending > 0)
+			return false;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) > 0)
+			return false;
+	}
+	return true;
+}

@@ -1,0 +1,172 @@
+/*
+ * log.c: logging to stderr.
+ *
+ * Under systemd (JOURNAL_STREAM set) each line starts with a <N> syslog
+ * priority prefix so journald keeps the levels; otherwise with a local
+ * timestamp and the level name.  Lines are written with one write(2) so
+ * that the writer thread and the loop do not interleave within a line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pingan.h"
+
+static int log_level = LOG_LEVEL_INFO;
+static bool log_journal;
+
+static const struct {
+	const char	*name;
+	int		 syslog;
+} log_levels[] = {
+	[LOG_LEVEL_ERR] = { "error", 3 },
+	[LOG_LEVEL_WARN] = { "warning", 4 },
+	[LOG_LEVEL_INFO] = { "info", 6 },
+	[LOG_LEVEL_DEBUG] = { "debug", 7 },
+};
+
+/* Sets the level and detects whether stderr goes to the journal. */
+void
+log_init(int level, bool foreground)
+{
+	(void)foreground;
+	log_level = level;
+	log_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+/* Changes the level, for -v and SIGHUP. */
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+/* Returns the current level. */
+int
+log_get_level(void)
+{
+	return log_level;
+}
+
+/* Formats one line at a level and writes it whole; errnum >= 0 appends it. */
+static void
+log_vwrite(int level, int errnum, const char *fmt, va_list ap)
+{
+	char		 line[2048];
+	size_t		 n = 0;
+	int		 r;
+	struct timespec	 ts;
+	struct tm	 tm;
+
+	if (level > log_level)
+		return;
+	if (log_journal) {
+		r = snprintf(line, sizeof(line), "<%d>", log_levels[level].syslog);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		r = snprintf(line, sizeof(line),
+		    "%04d-%02d-%02d %02d:%02d:%02d.%03ld %s: ",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+		    log_levels[level].name);
+	}
+	if (r > 0)
+		n = (size_t)r;
+	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	if (r > 0)
+		n += (size_t)r;
+	if (n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	if (errnum >= 0) {
+		r = snprintf(line + n, sizeof(line) - n, ": %s",
+		    strerror(errnum));
+		if (r > 0)
+			n += (size_t)r;
+		if (n > sizeof(line) - 2)
+			n = sizeof(line) - 2;
+	}
+	line[n++] = '\n';
+	(void)!write(STDERR_FILENO, line, n);
+}
+
+#define LOG_FUNC(fn, level)						\
+void									\
+fn(const char *fmt, ...)						\
+{									\
+	va_list ap;							\
+	va_start(ap, fmt);						\
+	log_vwrite(level, -1, fmt, ap);					\
+	va_end(ap);							\
+}
+
+/* log_err, log_warn, log_info, log_debug: one line at that level. */
+LOG_FUNC(log_err, LOG_LEVEL_ERR)
+LOG_FUNC(log_warn, LOG_LEVEL_WARN)
+LOG_FUNC(log_info, LOG_LEVEL_INFO)
+LOG_FUNC(log_debug, LOG_LEVEL_DEBUG)
+
+/* Logs an error with strerror(errno) appended and exits 1. */
+void
+fatal(const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERR, saved, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Logs an error and exits 1. */
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	log_vwrite(LOG_LEVEL_ERR, -1, fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/*
+ * Copies untrusted bytes into dst for a log line: printable ASCII and
+ * UTF-8 pass, anything else becomes \xNN, and the result is cut (with
+ * "...") to fit.  Returns the length written, dst is always terminated.
+ */
+size_t
+log_quote(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 i, n = 0;
+	unsigned char		 ch;
+
+	if (dstlen == 0)
+		return 0;
+	for (i = 0; i < srclen; i++) {
+		ch = (unsigned char)src[i];
+		if (n + 8 >= dstlen) {
+			if (dstlen > 4) {
+				n = n > dstlen - 4 ? dstlen - 4 : n;
+				memcpy(dst + n, "...", 3);
+				n += 3;
+			}
+			break;
+		}
+		if (ch >= 0x20 && ch != 0x7f && ch != '\\' && ch != '\'') {
+			dst[n++] = (char)ch;
+		} else {
+			dst[n++] = '\\';
+			dst[n++] = 'x';
+			dst[n++] = hex[ch >> 4];
+			dst[n++] = hex[ch & 15];
+		}
+	}
+	dst[n] = '\0';
+	return n;
+}

@@ -1,0 +1,306 @@
+/*
+ * main.c: pingand's command line, start-up, signals and shutdown.
+ *
+ * Start-up order: config, database (migrations, demo town), roster,
+ * writer thread, listeners, then the loop.  SIGTERM/SIGINT stop accepting
+ * and reading, wait (at most shutdown_timeout) until every request already
+ * read has been committed and answered, then close the database and exit
+ * 0.  SIGHUP re-reads the config file and applies the reloadable keys.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config.h"
+#include "pingan.h"
+
+#define MAIN_DEFAULT_CONFIG PINGAN_SYSCONFDIR "/pingan/pingand.conf"
+
+static struct server	 server;
+static struct event	*main_drain_timer;
+static struct timespec	 main_stop_deadline;
+
+/* Prints the usage text to f. */
+static void
+main_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: pingand [-dhnvV] [-f file] [--demo]\n"
+	    "\n"
+	    "平安 pingand: 网格员与巡防队员签到服务 (check-in daemon of the\n"
+	    "town's comprehensive-governance section).\n"
+	    "\n"
+	    "  -f file   configuration file (default %s)\n"
+	    "  -n        check the configuration, print 'configuration OK', exit\n"
+	    "  -d        debug: log every connection (same as -vv)\n"
+	    "  -v        more verbose logging (repeatable)\n"
+	    "  -V        print the version and exit\n"
+	    "  -h        this help\n"
+	    "  --demo    create a demo town if the database is empty and print\n"
+	    "            its logins (also written to demo-credentials.txt beside\n"
+	    "            the database)\n"
+	    "\n"
+	    "Signals: TERM/INT stop cleanly, HUP reloads the configuration.\n"
+	    "Protocol: docs/PROTOCOL.md.\n", MAIN_DEFAULT_CONFIG);
+}
+
+/* Receives finished jobs from the writer. */
+static void
+main_jobs_done(struct wjob_list *jobs, void *arg)
+{
+	conn_jobs_done(arg, jobs);
+}
+
+/* Frees closed connections, outside of their callbacks. */
+static void
+main_reap(evutil_socket_t fd, short events, void *arg)
+{
+	conn_reap(arg);
+}
+
+/* During shutdown: ends the loop once all replies are out, or time is up. */
+static void
+main_drain(evutil_socket_t fd, short events, void *arg)
+{
+	struct server	*srv = arg;
+	struct timespec	 now;
+	struct timeval	 tv = { 0, 10 * 1000 };
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (writer_queued(srv->writer) == 0 && conn_all_flushed(srv)) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	if (now.tv_sec > main_stop_deadline.tv_sec ||
+	    (now.tv_sec == main_stop_deadline.tv_sec &&
+	    now.tv_nsec >= main_stop_deadline.tv_nsec)) {
+		log_warn("shutdown: replies still unsent after %d s; "
+		    "exiting anyway", srv->cfg->shutdown_timeout);
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	evtimer_add(main_drain_timer, &tv);
+}
+
+/* SIGTERM/SIGINT: stop accepting and reading, then drain. */
+static void
+main_stop(evutil_socket_t sig, short events, void *arg)
+{
+	struct server	*srv = arg;
+
+	if (srv->shutting_down) {
+		log_info("shutdown: second signal, exiting now");
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	log_info("shutdown: %s received; finishing %zu queued writes",
+	    strsignal((int)sig), writer_queued(srv->writer));
+	srv->shutting_down = true;
+	listener_stop(srv);
+	conn_shutdown(srv);
+	clock_gettime(CLOCK_MONOTONIC, &main_stop_deadline);
+	main_stop_deadline.tv_sec += srv->cfg->shutdown_timeout;
+	main_drain(-1, 0, srv);
+}
+
+/* SIGHUP: re-reads the configuration and applies the reloadable keys. */
+static void
+main_reload(evutil_socket_t sig, short events, void *arg)
+{
+	struct server	*srv = arg;
+	struct config	 fresh;
+	char		 err[512];
+	int		 n;
+
+	config_defaults(&fresh);
+	if (srv->config_path == NULL) {
+		log_info("reload: no configuration file; nothing to do");
+		config_free(&fresh);
+		return;
+	}
+	if (config_load(&fresh, srv->config_path, err, sizeof(err)) != 0) {
+		log_err("reload: %s; keeping the running configuration", err);
+		config_free(&fresh);
+		return;
+	}
+	n = config_reload(srv->cfg, &fresh);
+	log_set_level(srv->cfg->log_level);
+	writer_set_batch_max(srv->writer, srv->cfg->batch_max);
+	log_info("reload: %s: %d setting%s changed", srv->config_path, n,
+	    n == 1 ? "" : "s");
+	config_free(&fresh);
+}
+
+/* Writes the demo town when asked to and the database is empty. */
+static void
+main_demo(struct store *st, const struct config *cfg)
+{
+	char	*dbcopy, credfile[4096];
+	int	 r;
+
+	if ((dbcopy = strdup(cfg->database)) == NULL)
+		fatal("strdup");
+	snprintf(credfile, sizeof(credfile), "%s/demo-credentials.txt",
+	    dirname(dbcopy));
+	free(dbcopy);
+	if ((r = demo_create(st, stdout, credfile)) < 0)
+		fatalx("demo: cannot create the demo town: %s (%s)",
+		    strerror(-r), store_errmsg(st));
+	if (r == 0)
+		printf("演示乡镇已存在,登录信息见 %s (demo town exists; "
+		    "logins in %s)\n", credfile, credfile);
+	fflush(stdout);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "demo", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct server	*srv = &server;
+	struct config	 cfg;
+	struct store	*st;
+	struct event	*sigterm, *sigint, *sighup;
+	const char	*path = NULL;
+	char		 err[512];
+	int		 ch, verbose = 0;
+	bool		 check = false, demo = false, debug = false;
+
+	while ((ch = getopt_long(argc, argv, "df:hnvV", longopts, NULL)) !=
+	    -1) {
+		switch (ch) {
+		case 'd':
+			debug = true;
+			break;
+		case 'f':
+			path = optarg;
+			break;
+		case 'h':
+			main_usage(stdout);
+			return 0;
+		case 'n':
+			check = true;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("pingand %s (protocol %d)\n", PINGAN_VERSION,
+			    PINGAN_PROTO_VERSION);
+			return 0;
+		case 'D':
+			demo = true;
+			break;
+		default:
+			main_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "pingand: unexpected argument '%s'\n",
+		    argv[optind]);
+		main_usage(stderr);
+		return 2;
+	}
+
+	config_defaults(&cfg);
+	if (path == NULL && access(MAIN_DEFAULT_CONFIG, F_OK) == 0)
+		path = MAIN_DEFAULT_CONFIG;
+	if (path && config_load(&cfg, path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("configuration OK\n");
+		config_free(&cfg);
+		return 0;
+	}
+	if (debug)
+		cfg.log_level = LOG_LEVEL_DEBUG;
+	else if (cfg.log_level + verbose > LOG_LEVEL_DEBUG)
+		cfg.log_level = LOG_LEVEL_DEBUG;
+	else
+		cfg.log_level += verbose;
+	log_init(cfg.log_level, true);
+	if (path == NULL)
+		log_info("no configuration file; using built-in defaults");
+
+	signal(SIGPIPE, SIG_IGN);
+	if (evthread_use_pthreads() != 0)
+		fatalx("libevent: no pthreads support");
+
+	if ((st = store_open(cfg.database, &cfg, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	if (demo)
+		main_demo(st, &cfg);
+
+	memset(srv, 0, sizeof(*srv));
+	srv->cfg = &cfg;
+	srv->config_path = path;
+	TAILQ_INIT(&srv->conns);
+	TAILQ_INIT(&srv->graveyard);
+	if ((srv->roster = store_roster_load(st)) == NULL)
+		fatalx("cannot load the roster: %s", store_errmsg(st));
+	log_info("database %s: schema version %d, %lld check-ins; roster: "
+	    "%zu villages, %zu grids, %zu workers", cfg.database,
+	    store_schema_version(st), (long long)store_checkin_count(st),
+	    srv->roster->nvillages, srv->roster->ngrids,
+	    srv->roster->nworkers);
+
+	if ((srv->base = event_base_new()) == NULL)
+		fatalx("libevent: cannot create the event base");
+	if ((srv->reap_ev = event_new(srv->base, -1, 0, main_reap, srv)) ==
+	    NULL ||
+	    (main_drain_timer = evtimer_new(srv->base, main_drain, srv)) ==
+	    NULL)
+		fatalx("libevent: out of memory");
+	if ((srv->writer = writer_new(st, &cfg, srv->base, main_jobs_done,
+	    srv)) == NULL)
+		fatal("cannot start the writer thread");
+	if (listener_start(srv) != 0 || listener_admin_start(srv) != 0)
+		fatalx("cannot listen; exiting");
+
+	sigterm = evsignal_new(srv->base, SIGTERM, main_stop, srv);
+	sigint = evsignal_new(srv->base, SIGINT, main_stop, srv);
+	sighup = evsignal_new(srv->base, SIGHUP, main_reload, srv);
+	if (!sigterm || !sigint || !sighup || evsignal_add(sigterm, NULL) ||
+	    evsignal_add(sigint, NULL) || evsignal_add(sighup, NULL))
+		fatalx("libevent: cannot set up signals");
+
+	log_info("pingand %s ready (synchronous=%s, batch_max %d)",
+	    PINGAN_VERSION, (const char *[]){ "off", "normal", "full",
+	    "extra" }[cfg.synchronous & 3], cfg.batch_max);
+	event_base_dispatch(srv->base);
+
+	/* Stopped: every reply that could be sent has been sent. */
+	listener_stop(srv);
+	writer_stop(srv->writer);
+	while (!TAILQ_EMPTY(&srv->conns))
+		conn_close(TAILQ_FIRST(&srv->conns), "shutdown");
+	conn_reap(srv);
+	writer_free(srv->writer);
+	store_close(st);
+	roster_free(srv->roster);
+	event_free(sigterm);
+	event_free(sigint);
+	event_free(sighup);
+	event_free(main_drain_timer);
+	event_free(srv->reap_ev);
+	event_base_free(srv->base);
+	free(srv->line);
+	log_info("stopped");
+	config_free(&cfg);
+	libevent_global_shutdown();
+	return 0;
+}

@@ -1,0 +1,718 @@
+/*
+ * store.c: the SQLite database; the only file that speaks SQL.
+ *
+ * One struct store is one connection.  The daemon opens it at start (the
+ * main thread migrates the schema and loads the roster), then hands it to
+ * the writer thread, which alone uses it from then on.  Functions that
+ * change data do not begin or commit: their caller groups them into
+ * transactions (store_begin / store_commit).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "pingan.h"
+
+/* 'PNGN': marks a database as ours, so a wrong file is refused. */
+#define STORE_APPLICATION_ID 0x504e474e
+
+extern const char *const store_migrations[];
+extern const int store_migrations_count;
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*begin;
+	sqlite3_stmt	*commit;
+	sqlite3_stmt	*rollback;
+	sqlite3_stmt	*checkin_insert;
+	char		 errmsg[256];
+};
+
+/* Returns the wall clock in Unix milliseconds. */
+static int64_t
+store_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Remembers SQLite's message for the last failure, prefixed by what failed. */
+static void
+store_seterr(struct store *st, const char *what)
+{
+	snprintf(st->errmsg, sizeof(st->errmsg), "%s: %s", what,
+	    sqlite3_errmsg(st->db));
+}
+
+/* Returns the message of the last failure. */
+const char *
+store_errmsg(struct store *st)
+{
+	return st->errmsg;
+}
+
+/* Runs SQL that returns no rows; 0 or -EIO with the error remembered. */
+static int
+store_exec(struct store *st, const char *sql)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s",
+		    msg ? msg : sqlite3_errmsg(st->db));
+		sqlite3_free(msg);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Prepares a statement; NULL with the error remembered. */
+static sqlite3_stmt *
+store_prepare(struct store *st, const char *sql, bool persistent)
+{
+	sqlite3_stmt	*stmt = NULL;
+
+	if (sqlite3_prepare_v3(st->db, sql, -1,
+	    persistent ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL) !=
+	    SQLITE_OK) {
+		store_seterr(st, "prepare");
+		return NULL;
+	}
+	return stmt;
+}
+
+/* Runs a one-integer query such as a PRAGMA; -1 on failure. */
+static int64_t
+store_int(struct store *st, const char *sql)
+{
+	sqlite3_stmt	*stmt;
+	int64_t		 v = -1;
+
+	if ((stmt = store_prepare(st, sql, false)) == NULL)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		v = sqlite3_column_int64(stmt, 0);
+	else
+		store_seterr(st, sql);
+	sqlite3_finalize(stmt);
+	return v;
+}
+
+/* Returns the schema version (PRAGMA user_version). */
+int
+store_schema_version(struct store *st)
+{
+	return (int)store_int(st, "PRAGMA user_version");
+}
+
+/*
+ * Applies the migrations the database does not have yet, each in its own
+ * transaction together with the new user_version, so a crash leaves the
+ * database at one version or the next, never between.
+ */
+static int
+store_migrate(struct store *st)
+{
+	char	 sql[64], appid_sql[64];
+	int	 v, i;
+	int64_t	 appid;
+
+	snprintf(appid_sql, sizeof(appid_sql), "PRAGMA application_id = %d",
+	    STORE_APPLICATION_ID);
+
+	if ((appid = store_int(st, "PRAGMA application_id")) < 0)
+		return -EIO;
+	if ((v = store_schema_version(st)) < 0)
+		return -EIO;
+	if (appid != 0 && appid != STORE_APPLICATION_ID) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+		    "not a pingan database (application_id %lld)",
+		    (long long)appid);
+		return -EINVAL;
+	}
+	if (appid == 0 && v != 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+		    "not a pingan database (user_version %d, no application_id)",
+		    v);
+		return -EINVAL;
+	}
+	if (v > store_migrations_count) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+		    "database schema version %d is newer than this pingand "
+		    "knows (%d)", v, store_migrations_count);
+		return -EINVAL;
+	}
+	for (i = v; i < store_migrations_count; i++) {
+		if (store_exec(st, "BEGIN IMMEDIATE") != 0)
+			return -EIO;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
+		if (store_exec(st, store_migrations[i]) != 0 ||
+		    store_exec(st, sql) != 0 ||
+		    store_exec(st, appid_sql) != 0 ||
+		    store_exec(st, "COMMIT") != 0) {
+			char saved[sizeof(st->errmsg)];
+
+			memcpy(saved, st->errmsg, sizeof(saved));
+			(void)store_exec(st, "ROLLBACK");
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "migration to schema version %d: %.200s", i + 1, saved);
+			return -EIO;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Opens (creating if needed) the database, sets WAL mode and the
+ * configured synchronous level, turns foreign keys on and migrates the
+ * schema.  On failure returns NULL with a message in ret_err.
+ */
+struct store *
+store_open(const char *path, const struct config *cfg, char *ret_err,
+    size_t errlen)
+{
+	static const char *const syncs[] = { "OFF", "NORMAL", "FULL", "EXTRA" };
+	struct store	*st;
+	char		 sql[128];
+	sqlite3_stmt	*stmt;
+	bool		 wal = false;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(ret_err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(ret_err, errlen, "%s: cannot open database: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	if ((stmt = store_prepare(st, "PRAGMA journal_mode = WAL", false))) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			wal = strcmp((const char *)sqlite3_column_text(stmt, 0),
+			    "wal") == 0;
+		sqlite3_finalize(stmt);
+	}
+	if (!wal) {
+		snprintf(ret_err, errlen, "%s: cannot switch to WAL mode: %s",
+		    path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
+	    "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = %d",
+	    syncs[cfg->synchronous & 3], cfg->checkpoint_pages);
+	if (store_exec(st, sql) != 0 || store_migrate(st) != 0) {
+		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
+		goto fail;
+	}
+	st->begin = store_prepare(st, "BEGIN IMMEDIATE", true);
+	st->commit = store_prepare(st, "COMMIT", true);
+	st->rollback = store_prepare(st, "ROLLBACK", true);
+	st->checkin_insert = store_prepare(st,
+	    "INSERT INTO checkin (client_id, worker_id, grid_id, kind, "
+	    "event_ms, received_ms, lat, lon, note, peer) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	    "ON CONFLICT (client_id) DO NOTHING", true);
+	if (!st->begin || !st->commit || !st->rollback || !st->checkin_insert) {
+		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
+		goto fail;
+	}
+	return st;
+fail:
+	store_close(st);
+	return NULL;
+}
+
+/* Finalizes every statement and closes the database; NULL is a no-op. */
+void
+store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_finalize(st->begin);
+	sqlite3_finalize(st->commit);
+	sqlite3_finalize(st->rollback);
+	sqlite3_finalize(st->checkin_insert);
+	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
+		log_warn("store: close: %s", sqlite3_errmsg(st->db));
+	free(st);
+}
+
+/* Steps a prepared no-row statement once and resets it. */
+static int
+store_step(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+	int	rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE) {
+		store_seterr(st, what);
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Starts a write transaction (BEGIN IMMEDIATE). */
+int
+store_begin(struct store *st)
+{
+	return store_step(st, st->begin, "begin");
+}
+
+/* Commits; with synchronous=FULL the data is on disk when this returns 0. */
+int
+store_commit(struct store *st)
+{
+	return store_step(st, st->commit, "commit");
+}
+
+/* Tells whether a transaction is open (SQLite may have rolled it back). */
+bool
+store_in_transaction(struct store *st)
+{
+	return !sqlite3_get_autocommit(st->db);
+}
+
+/* Rolls back; harmless when SQLite already rolled back by itself. */
+int
+store_rollback(struct store *st)
+{
+	if (sqlite3_get_autocommit(st->db))
+		return 0;
+	return store_step(st, st->rollback, "rollback");
+}
+
+/*
+ * Inserts one check-in inside the current transaction.  A client_id that
+ * is already stored changes nothing and is reported as a duplicate.
+ */
+enum store_result
+store_checkin_insert(struct store *st, const struct checkin *c,
+    int64_t *ret_rowid)
+{
+	sqlite3_stmt	*s = st->checkin_insert;
+	int		 rc;
+
+	sqlite3_bind_blob(s, 1, c->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, c->worker_id);
+	sqlite3_bind_int64(s, 3, c->grid_id);
+	sqlite3_bind_text(s, 4, proto_kind_name(c->kind), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, c->event_ms);
+	sqlite3_bind_int64(s, 6, c->received_ms);
+	if (c->has_pos) {
+		sqlite3_bind_double(s, 7, c->lat);
+		sqlite3_bind_double(s, 8, c->lon);
+	} else {
+		sqlite3_bind_null(s, 7);
+		sqlite3_bind_null(s, 8);
+	}
+	if (c->note)
+		sqlite3_bind_text(s, 9, c->note, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 9);
+	sqlite3_bind_text(s, 10, c->peer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc != SQLITE_DONE) {
+		store_seterr(st, "insert check-in");
+		return STORE_FAILED;
+	}
+	if (sqlite3_changes(st->db) == 0)
+		return STORE_DUPLICATE;
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	return STORE_STORED;
+}
+
+/* Counts the stored check-ins. */
+int64_t
+store_checkin_count(struct store *st)
+{
+	return store_int(st, "SELECT count(*) FROM checkin");
+}
+
+/* Tells whether the roster is empty (a new database). */
+bool
+store_is_empty(struct store *st)
+{
+	return store_int(st, "SELECT (SELECT count(*) FROM village) + "
+	    "(SELECT count(*) FROM worker)") == 0;
+}
+
+/* Copies a text column into a fixed buffer, cutting it if needed. */
+static void
+store_column_copy(sqlite3_stmt *s, int col, char *dst, size_t dstlen)
+{
+	const unsigned char	*t = sqlite3_column_text(s, col);
+
+	snprintf(dst, dstlen, "%s", t ? (const char *)t : "");
+}
+
+/* Grows an array by one element; NULL on failure, the array untouched. */
+static void *
+store_grow(void *arr, size_t *cap, size_t n, size_t size)
+{
+	void	*p;
+	size_t	 ncap;
+
+	if (n < *cap)
+		return arr;
+	ncap = *cap ? *cap * 2 : 16;
+	if ((p = reallocarray(arr, ncap, size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return p;
+}
+
+/*
+ * Reads the whole roster into a new sorted snapshot: all villages, grids
+ * and workers (disabled ones flagged) and the active credentials.
+ */
+struct roster *
+store_roster_load(struct store *st)
+{
+	struct roster	*r;
+	sqlite3_stmt	*s = NULL;
+	size_t		 cap;
+	void		*p;
+	int		 rc;
+
+	if ((r = roster_new()) == NULL)
+		return NULL;
+
+	s = store_prepare(st, "SELECT id, code, name FROM village", false);
+	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
+		if ((p = store_grow(r->villages, &cap, r->nvillages,
+		    sizeof(*r->villages))) == NULL)
+			goto fail;
+		r->villages = p;
+		struct village *v = &r->villages[r->nvillages++];
+		v->id = sqlite3_column_int64(s, 0);
+		store_column_copy(s, 1, v->code, sizeof(v->code));
+		store_column_copy(s, 2, v->name, sizeof(v->name));
+	}
+	if (s == NULL || rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(s);
+
+	s = store_prepare(st, "SELECT id, village_id, code, name FROM grid",
+	    false);
+	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
+		if ((p = store_grow(r->grids, &cap, r->ngrids,
+		    sizeof(*r->grids))) == NULL)
+			goto fail;
+		r->grids = p;
+		struct grid *g = &r->grids[r->ngrids++];
+		g->id = sqlite3_column_int64(s, 0);
+		g->village_id = sqlite3_column_int64(s, 1);
+		store_column_copy(s, 2, g->code, sizeof(g->code));
+		store_column_copy(s, 3, g->name, sizeof(g->name));
+	}
+	if (s == NULL || rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(s);
+
+	s = store_prepare(st, "SELECT id, code, name, role, "
+	    "coalesce(team, 'none'), coalesce(village_id, 0), "
+	    "coalesce(phone, ''), disabled FROM worker", false);
+	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
+		if ((p = store_grow(r->workers, &cap, r->nworkers,
+		    sizeof(*r->workers))) == NULL)
+			goto fail;
+		r->workers = p;
+		struct worker *w = &r->workers[r->nworkers++];
+		memset(w, 0, sizeof(*w));
+		w->id = sqlite3_column_int64(s, 0);
+		store_column_copy(s, 1, w->code, sizeof(w->code));
+		store_column_copy(s, 2, w->name, sizeof(w->name));
+		if (roster_role_parse((const char *)sqlite3_column_text(s, 3),
+		    &w->role) != 0 || roster_team_parse((const char *)
+		    sqlite3_column_text(s, 4), &w->team) != 0) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "worker '%s': unknown role or team", w->code);
+			goto fail_noerr;
+		}
+		w->village_id = sqlite3_column_int64(s, 5);
+		store_column_copy(s, 6, w->phone, sizeof(w->phone));
+		w->disabled = sqlite3_column_int(s, 7) != 0;
+	}
+	if (s == NULL || rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(s);
+
+	s = store_prepare(st, "SELECT id, worker_id, token_hash FROM credential "
+	    "WHERE revoked_ms IS NULL", false);
+	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
+		if ((p = store_grow(r->credentials, &cap, r->ncredentials,
+		    sizeof(*r->credentials))) == NULL)
+			goto fail;
+		r->credentials = p;
+		struct credential *c = &r->credentials[r->ncredentials++];
+		c->id = sqlite3_column_int64(s, 0);
+		c->worker_id = sqlite3_column_int64(s, 1);
+		if (sqlite3_column_bytes(s, 2) != PINGAN_HASH_LEN) {
+			r->ncredentials--;
+			continue;
+		}
+		memcpy(c->hash, sqlite3_column_blob(s, 2), PINGAN_HASH_LEN);
+	}
+	if (s == NULL || rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(s);
+	roster_sort(r);
+	return r;
+fail:
+	if (s)
+		store_seterr(st, "load roster");
+fail_noerr:
+	sqlite3_finalize(s);
+	roster_free(r);
+	return NULL;
+}
+
+/* Looks up a village id by code: the id, 0 if none, -1 on error. */
+static int64_t
+store_village_id(struct store *st, const char *code)
+{
+	sqlite3_stmt	*s;
+	int64_t		 id = 0;
+	int		 rc;
+
+	if ((s = store_prepare(st, "SELECT id FROM village WHERE code = ?",
+	    false)) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		id = sqlite3_column_int64(s, 0);
+	else if (rc != SQLITE_DONE) {
+		store_seterr(st, "village lookup");
+		id = -1;
+	}
+	sqlite3_finalize(s);
+	return id;
+}
+
+/* Steps a one-shot statement to completion, finalizes it, 0 or -EIO. */
+static int
+store_run(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int	rc = sqlite3_step(s);
+
+	if (rc != SQLITE_DONE)
+		store_seterr(st, what);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Copies the store's last error into a caller's buffer. */
+static int
+store_fail(struct store *st, int r, char *ret_err, size_t errlen)
+{
+	if (ret_err)
+		snprintf(ret_err, errlen, "%s", st->errmsg);
+	return r;
+}
+
+/* Adds a village, or renames it when the code exists. */
+int
+store_village_upsert(struct store *st, const char *code, const char *name,
+    char *ret_err, size_t errlen)
+{
+	sqlite3_stmt	*s;
+	int64_t		 now = store_now_ms();
+
+	if ((s = store_prepare(st, "INSERT INTO village (code, name, "
+	    "created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3) "
+	    "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+	    "updated_ms = excluded.updated_ms WHERE name IS NOT excluded.name",
+	    false)) == NULL)
+		return store_fail(st, -EIO, ret_err, errlen);
+	sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, now);
+	if (store_run(st, s, "save village") != 0)
+		return store_fail(st, -EIO, ret_err, errlen);
+	return 0;
+}
+
+/* Adds a grid of a village, or updates it; -ENOENT if no such village. */
+int
+store_grid_upsert(struct store *st, const char *code, const char *village_code,
+    const char *name, char *ret_err, size_t errlen)
+{
+	sqlite3_stmt	*s;
+	int64_t		 vid;
+
+	if ((vid = store_village_id(st, village_code)) < 0)
+		return store_fail(st, -EIO, ret_err, errlen);
+	if (vid == 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "no village '%s'",
+		    village_code);
+		return store_fail(st, -ENOENT, ret_err, errlen);
+	}
+	if ((s = store_prepare(st, "INSERT INTO grid (code, village_id, name, "
+	    "created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?4) "
+	    "ON CONFLICT (code) DO UPDATE SET village_id = excluded.village_id, "
+	    "name = excluded.name, updated_ms = excluded.updated_ms "
+	    "WHERE village_id IS NOT excluded.village_id "
+	    "OR name IS NOT excluded.name", false)) == NULL)
+		return store_fail(st, -EIO, ret_err, errlen);
+	sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, vid);
+	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, store_now_ms());
+	if (store_run(st, s, "save grid") != 0)
+		return store_fail(st, -EIO, ret_err, errlen);
+	return 0;
+}
+
+/*
+ * Adds a worker or updates name, role, team, village and phone when the
+ * code exists (the disabled flag is left alone); -ENOENT if village_code
+ * names no village.
+ */
+int
+store_worker_upsert(struct store *st, const struct worker *w,
+    const char *village_code, char *ret_err, size_t errlen)
+{
+	sqlite3_stmt	*s;
+	int64_t		 vid = 0;
+
+	if (village_code && *village_code) {
+		if ((vid = store_village_id(st, village_code)) < 0)
+			return store_fail(st, -EIO, ret_err, errlen);
+		if (vid == 0) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "no village '%s'", village_code);
+			return store_fail(st, -ENOENT, ret_err, errlen);
+		}
+	}
+	if ((s = store_prepare(st, "INSERT INTO worker (code, name, role, team, "
+	    "village_id, phone, created_ms, updated_ms) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
+	    "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+	    "role = excluded.role, team = excluded.team, "
+	    "village_id = excluded.village_id, phone = excluded.phone, "
+	    "updated_ms = excluded.updated_ms "
+	    "WHERE (name, role, team, village_id, phone) IS NOT "
+	    "(excluded.name, excluded.role, excluded.team, excluded.village_id, "
+	    "excluded.phone)", false)) == NULL)
+		return store_fail(st, -EIO, ret_err, errlen);
+	sqlite3_bind_text(s, 1, w->code, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, w->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, roster_role_name(w->role), -1, SQLITE_STATIC);
+	if (w->team == WORKER_TEAM_NONE)
+		sqlite3_bind_null(s, 4);
+	else
+		sqlite3_bind_text(s, 4, roster_team_name(w->team), -1,
+		    SQLITE_STATIC);
+	if (vid)
+		sqlite3_bind_int64(s, 5, vid);
+	else
+		sqlite3_bind_null(s, 5);
+	if (w->phone[0])
+		sqlite3_bind_text(s, 6, w->phone, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 6);
+	sqlite3_bind_int64(s, 7, store_now_ms());
+	if (store_run(st, s, "save worker") != 0)
+		return store_fail(st, -EIO, ret_err, errlen);
+	return 0;
+}
+
+/* Disables or enables a worker by code; -ENOENT if there is none. */
+int
+store_worker_set_disabled(struct store *st, const char *code, bool disabled)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, "UPDATE worker SET disabled = ?1, "
+	    "updated_ms = ?2 WHERE code = ?3", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int(s, 1, disabled);
+	sqlite3_bind_int64(s, 2, store_now_ms());
+	sqlite3_bind_text(s, 3, code, -1, SQLITE_STATIC);
+	if (store_run(st, s, "disable worker") != 0)
+		return -EIO;
+	if (sqlite3_changes(st->db) == 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "no worker '%s'", code);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* Stores a new credential (the hash of a token) for a worker. */
+int
+store_credential_add(struct store *st, int64_t worker_id,
+    const uint8_t hash[PINGAN_HASH_LEN], int64_t *ret_id)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, "INSERT INTO credential (worker_id, "
+	    "token_hash, created_ms) VALUES (?, ?, ?)", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, worker_id);
+	sqlite3_bind_blob(s, 2, hash, PINGAN_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, store_now_ms());
+	if (store_run(st, s, "add credential") != 0)
+		return -EIO;
+	*ret_id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+/*
+ * Revokes one active credential of a worker, or all of them when cred_id
+ * is 0.  Returns how many were revoked, or -ENOENT when none matched.
+ */
+int
+store_credential_revoke(struct store *st, int64_t worker_id, int64_t cred_id)
+{
+	sqlite3_stmt	*s;
+	int		 n;
+
+	if ((s = store_prepare(st, "UPDATE credential SET revoked_ms = ?1 "
+	    "WHERE worker_id = ?2 AND revoked_ms IS NULL "
+	    "AND (?3 = 0 OR id = ?3)", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, store_now_ms());
+	sqlite3_bind_int64(s, 2, worker_id);
+	sqlite3_bind_int64(s, 3, cred_id);
+	if (store_run(st, s, "revoke credential") != 0)
+		return -EIO;
+	if ((n = sqlite3_changes(st->db)) == 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "no active token");
+		return -ENOENT;
+	}
+	return n;
+}
+
+/* Calls cb for each credential of a worker, oldest first. */
+int
+store_credential_list(struct store *st, int64_t worker_id,
+    int (*cb)(void *, int64_t, int64_t, int64_t), void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 rc, r = 0;
+
+	if ((s = store_prepare(st, "SELECT id, created_ms, "
+	    "coalesce(revoked_ms, 0) FROM credential WHERE worker_id = ? "
+	    "ORDER BY id", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, worker_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && r == 0)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_seterr(st, "list credentials");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}

@@ -1,0 +1,277 @@
+/*
+ * writer.c: the writer thread and its group commit.
+ *
+ * The event loop never touches the disk.  It hands every write to the
+ * writer as a job; the writer takes all jobs waiting at that moment (up to
+ * batch_max) into one transaction, commits it, and hands the jobs back with
+ * their results through an event that the loop runs.  The loop then writes
+ * the replies, so an OK always follows a finished COMMIT.  With more
+ * clients more jobs wait per wake-up and one fsync serves them all.
+ *
+ * Locking: one mutex guards both queues and the statistics; the store is
+ * used by this thread only.  The loop's base is made thread-aware by
+ * evthread_use_pthreads(), so event_active() may be called from here.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "pingan.h"
+
+struct writer {
+	struct store		*store;
+	pthread_t		 thread;
+	bool			 started;
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 cond;
+	struct wjob_list	 queue;		/* loop -> writer */
+	size_t			 nqueued;
+	struct wjob_list	 done;		/* writer -> loop */
+	struct event		*done_ev;
+	bool			 stopping;
+	int			 batch_max;
+	struct writer_stats	 stats;
+	void			(*done_cb)(struct wjob_list *, void *);
+	void			*arg;
+};
+
+/* Frees a job and everything it owns; NULL is a no-op. */
+void
+wjob_free(struct wjob *job)
+{
+	if (job == NULL)
+		return;
+	free(job->checkin.note);
+	if (job->admin)
+		admin_request_free(job->admin);
+	free(job->reply);
+	roster_free(job->roster);
+	free(job);
+}
+
+/*
+ * Stores the check-ins of a batch in one transaction.  If SQLite rolls the
+ * transaction back by itself (I/O error, full disk), every check-in of the
+ * batch fails: none of them was committed.
+ */
+static void
+writer_commit_checkins(struct writer *w, struct wjob_list *batch)
+{
+	struct wjob	*job;
+	size_t		 n = 0;
+	bool		 ok;
+
+	ok = store_begin(w->store) == 0;
+	if (!ok)
+		log_err("writer: %s", store_errmsg(w->store));
+	STAILQ_FOREACH(job, batch, entry) {
+		if (job->type != WJOB_CHECKIN)
+			continue;
+		n++;
+		if (!ok) {
+			job->result = STORE_FAILED;
+			continue;
+		}
+		job->result = store_checkin_insert(w->store, &job->checkin,
+		    &job->rowid);
+		if (job->result == STORE_FAILED) {
+			/* One bad row fails alone, a lost transaction all. */
+			log_warn("writer: %s", store_errmsg(w->store));
+			ok = store_in_transaction(w->store);
+		}
+	}
+	if (n == 0) {
+		if (ok)
+			(void)store_rollback(w->store);
+		return;
+	}
+	if (ok && store_commit(w->store) != 0) {
+		log_err("writer: %s", store_errmsg(w->store));
+		ok = false;
+	}
+	if (!ok) {
+		(void)store_rollback(w->store);
+		STAILQ_FOREACH(job, batch, entry)
+			if (job->type == WJOB_CHECKIN)
+				job->result = STORE_FAILED;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->stats.commits += ok;
+	w->stats.failed_commits += !ok;
+	if (n > w->stats.max_batch)
+		w->stats.max_batch = n;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* The thread: waits for jobs, runs them in batches, hands them back. */
+static void *
+writer_main(void *arg)
+{
+	struct writer		*w = arg;
+	struct wjob_list	 batch;
+	struct wjob		*job;
+	int			 n;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (STAILQ_EMPTY(&w->queue) && !w->stopping)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (STAILQ_EMPTY(&w->queue))
+			break;
+		STAILQ_INIT(&batch);
+		for (n = 0; n < w->batch_max && !STAILQ_EMPTY(&w->queue); n++) {
+			job = STAILQ_FIRST(&w->queue);
+			STAILQ_REMOVE_HEAD(&w->queue, entry);
+			STAILQ_INSERT_TAIL(&batch, job, entry);
+		}
+		w->nqueued -= (size_t)n;
+		pthread_mutex_unlock(&w->lock);
+
+		writer_commit_checkins(w, &batch);
+		STAILQ_FOREACH(job, &batch, entry)
+			if (job->type == WJOB_ADMIN)
+				admin_execute(w->store, job);
+
+		pthread_mutex_lock(&w->lock);
+		w->stats.jobs += (uint64_t)n;
+		STAILQ_CONCAT(&w->done, &batch);
+		event_active(w->done_ev, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Runs on the loop: takes the finished jobs and passes them on. */
+static void
+writer_done(evutil_socket_t fd, short events, void *arg)
+{
+	struct writer		*w = arg;
+	struct wjob_list	 done;
+
+	STAILQ_INIT(&done);
+	pthread_mutex_lock(&w->lock);
+	STAILQ_CONCAT(&done, &w->done);
+	pthread_mutex_unlock(&w->lock);
+	if (!STAILQ_EMPTY(&done))
+		w->done_cb(&done, w->arg);
+}
+
+/*
+ * Starts the writer thread on a store.  done_cb runs on the loop with
+ * each list of finished jobs and owns them from then on.
+ */
+struct writer *
+writer_new(struct store *st, const struct config *cfg, struct event_base *base,
+    void (*done_cb)(struct wjob_list *, void *), void *arg)
+{
+	struct writer	*w;
+	int		 r;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	w->store = st;
+	w->batch_max = cfg->batch_max;
+	w->done_cb = done_cb;
+	w->arg = arg;
+	STAILQ_INIT(&w->queue);
+	STAILQ_INIT(&w->done);
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if ((w->done_ev = event_new(base, -1, 0, writer_done, w)) == NULL)
+		goto fail;
+	if ((r = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
+		errno = r;
+		goto fail;
+	}
+	w->started = true;
+	return w;
+fail:
+	writer_free(w);
+	return NULL;
+}
+
+/* Queues a job for the next transaction. */
+void
+writer_submit(struct writer *w, struct wjob *job)
+{
+	pthread_mutex_lock(&w->lock);
+	STAILQ_INSERT_TAIL(&w->queue, job, entry);
+	w->nqueued++;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Returns how many jobs wait for the writer. */
+size_t
+writer_queued(struct writer *w)
+{
+	size_t	n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->nqueued;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+/* Copies the statistics. */
+void
+writer_stats(struct writer *w, struct writer_stats *ret_stats)
+{
+	pthread_mutex_lock(&w->lock);
+	*ret_stats = w->stats;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Changes the batch cap (SIGHUP). */
+void
+writer_set_batch_max(struct writer *w, int batch_max)
+{
+	pthread_mutex_lock(&w->lock);
+	w->batch_max = batch_max;
+	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Lets the thread finish every queued job, then joins it.  Finished jobs
+ * not yet taken by the loop are passed to done_cb here.
+ */
+void
+writer_stop(struct writer *w)
+{
+	if (!w->started)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+	writer_done(-1, 0, w);
+}
+
+/* Stops the thread if needed and frees the writer; NULL is a no-op. */
+void
+writer_free(struct writer *w)
+{
+	struct wjob	*job;
+
+	if (w == NULL)
+		return;
+	writer_stop(w);
+	while ((job = STAILQ_FIRST(&w->queue)) != NULL) {
+		STAILQ_REMOVE_HEAD(&w->queue, entry);
+		wjob_free(job);
+	}
+	while ((job = STAILQ_FIRST(&w->done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&w->done, entry);
+		wjob_free(job);
+	}
+	if (w->done_ev)
+		event_free(w->done_ev);
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w);
+}
