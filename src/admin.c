@@ -128,7 +128,7 @@ admin_verb_find(const char *verb)
 	return NULL;
 }
 
-/* Parses a positive decimal integer of at most 18 digits. */
+/* Parses a decimal integer of 1 to 18 digits, nothing else. */
 static int
 admin_number(const char *s, int64_t *ret)
 {

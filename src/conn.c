@@ -510,8 +510,9 @@ conn_process(struct conn *c)
 			c->admin_body = NULL;
 			continue;
 		}
-		limit = (size_t)(c->authed || c->kind == CONN_ADMIN ?
-		    srv->cfg->line_max : srv->cfg->line_max_unauth);
+		limit = (size_t)srv->cfg->line_max;
+		if (!c->authed && srv->cfg->line_max_unauth < srv->cfg->line_max)
+			limit = (size_t)srv->cfg->line_max_unauth;
 		eol = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_LF);
 		if (eol.pos < 0) {
 			if (avail > limit) {

@@ -459,6 +459,7 @@ int	 store_begin(struct store *);
 int	 store_commit(struct store *);
 int	 store_rollback(struct store *);
 bool	 store_in_transaction(struct store *);
+int	 store_flush(struct store *, bool force);
 enum store_result store_checkin_insert(struct store *, const struct checkin *,
 	    int64_t *ret_rowid);
 int64_t	 store_checkin_count(struct store *);

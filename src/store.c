@@ -28,8 +28,29 @@ struct store {
 	sqlite3_stmt	*commit;
 	sqlite3_stmt	*rollback;
 	sqlite3_stmt	*checkin_insert;
+	/* the id index (see store_ids_open) */
+	sqlite3		*ids;
+	sqlite3_stmt	*ids_insert;
+	sqlite3_stmt	*ids_delete;
+	sqlite3_stmt	*ids_savepoint;
+	sqlite3_stmt	*ids_release;
+	sqlite3_stmt	*ids_undo;
+	sqlite3_stmt	*ids_mark_update;
+	bool		 ids_txn;		/* its long transaction is open */
+	bool		 ids_savepoint_open;	/* a batch is open in it */
+	bool		 ids_broken;		/* an operation on it failed */
+	int64_t		 ids_unflushed;		/* ids added since its commit */
+	int64_t		 ids_flushed_ms;
+	int64_t		 ids_mark;		/* highest rowid it covers */
+	uint8_t		 ids_mark_uuid[16];
+	int64_t		 batch_rowid;		/* highest rowid of this batch */
+	uint8_t		 batch_uuid[16];
 	char		 errmsg[256];
 };
+
+static int	store_ids_recover(struct store *);
+static int	store_step_db(struct store *, sqlite3 *, sqlite3_stmt *,
+		    const char *);
 
 /* Returns the wall clock in Unix milliseconds. */
 static int64_t
@@ -43,10 +64,10 @@ store_now_ms(void)
 
 /* Remembers SQLite's message for the last failure, prefixed by what failed. */
 static void
-store_seterr(struct store *st, const char *what)
+store_seterr(struct store *st, sqlite3 *db, const char *what)
 {
 	snprintf(st->errmsg, sizeof(st->errmsg), "%s: %s", what,
-	    sqlite3_errmsg(st->db));
+	    sqlite3_errmsg(db));
 }
 
 /* Returns the message of the last failure. */
@@ -58,13 +79,13 @@ store_errmsg(struct store *st)
 
 /* Runs SQL that returns no rows; 0 or -EIO with the error remembered. */
 static int
-store_exec(struct store *st, const char *sql)
+store_exec(struct store *st, sqlite3 *db, const char *sql)
 {
 	char	*msg = NULL;
 
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "%s",
-		    msg ? msg : sqlite3_errmsg(st->db));
+		    msg ? msg : sqlite3_errmsg(db));
 		sqlite3_free(msg);
 		return -EIO;
 	}
@@ -73,14 +94,14 @@ store_exec(struct store *st, const char *sql)
 
 /* Prepares a statement; NULL with the error remembered. */
 static sqlite3_stmt *
-store_prepare(struct store *st, const char *sql, bool persistent)
+store_prepare(struct store *st, sqlite3 *db, const char *sql, bool persistent)
 {
 	sqlite3_stmt	*stmt = NULL;
 
-	if (sqlite3_prepare_v3(st->db, sql, -1,
+	if (sqlite3_prepare_v3(db, sql, -1,
 	    persistent ? SQLITE_PREPARE_PERSISTENT : 0, &stmt, NULL) !=
 	    SQLITE_OK) {
-		store_seterr(st, "prepare");
+		store_seterr(st, db, "prepare");
 		return NULL;
 	}
 	return stmt;
@@ -93,12 +114,12 @@ store_int(struct store *st, const char *sql)
 	sqlite3_stmt	*stmt;
 	int64_t		 v = -1;
 
-	if ((stmt = store_prepare(st, sql, false)) == NULL)
+	if ((stmt = store_prepare(st, st->db, sql, false)) == NULL)
 		return -1;
 	if (sqlite3_step(stmt) == SQLITE_ROW)
 		v = sqlite3_column_int64(stmt, 0);
 	else
-		store_seterr(st, sql);
+		store_seterr(st, st->db, sql);
 	sqlite3_finalize(stmt);
 	return v;
 }
@@ -148,17 +169,17 @@ store_migrate(struct store *st)
 		return -EINVAL;
 	}
 	for (i = v; i < store_migrations_count; i++) {
-		if (store_exec(st, "BEGIN IMMEDIATE") != 0)
+		if (store_exec(st, st->db, "BEGIN IMMEDIATE") != 0)
 			return -EIO;
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", i + 1);
-		if (store_exec(st, store_migrations[i]) != 0 ||
-		    store_exec(st, sql) != 0 ||
-		    store_exec(st, appid_sql) != 0 ||
-		    store_exec(st, "COMMIT") != 0) {
+		if (store_exec(st, st->db, store_migrations[i]) != 0 ||
+		    store_exec(st, st->db, sql) != 0 ||
+		    store_exec(st, st->db, appid_sql) != 0 ||
+		    store_exec(st, st->db, "COMMIT") != 0) {
 			char saved[sizeof(st->errmsg)];
 
 			memcpy(saved, st->errmsg, sizeof(saved));
-			(void)store_exec(st, "ROLLBACK");
+			(void)store_exec(st, st->db, "ROLLBACK");
 			snprintf(st->errmsg, sizeof(st->errmsg),
 			    "migration to schema version %d: %.200s", i + 1, saved);
 			return -EIO;
@@ -168,9 +189,299 @@ store_migrate(struct store *st)
 }
 
 /*
+ * The id index.
+ *
+ * A record's client UUID is unique, but a unique index on random keys
+ * costs a random page write per row at every commit, which is what bounds
+ * a naive server.  So the ids live in a second SQLite file beside the
+ * database, <database>.ids, as the key of a WITHOUT ROWID table, and a
+ * record is refused as a duplicate when its id is already there.  That
+ * index is derived data: its transaction stays open across many batches
+ * (each batch a savepoint in it) and is committed only every
+ * STORE_IDS_FLUSH_MS or STORE_IDS_FLUSH_ROWS, with synchronous=NORMAL, so
+ * the random page writes happen in memory and reach the disk once per
+ * flush instead of once per batch.
+ *
+ * Invariant: whenever the index commits, its ids are a subset of the
+ * committed check-ins, and its ids_meta row names the highest check-in
+ * rowid it covers (the mark, with that row's id).  At open, check-ins
+ * above the mark are added again, so after any crash the index again holds
+ * every stored id before the first request is answered.  An index that
+ * does not match the database (missing, another epoch, a mark above the
+ * last row or on a different id, as after a restore from backup) is
+ * rebuilt from the check-ins.
+ */
+#define STORE_IDS_FLUSH_MS	1000
+#define STORE_IDS_FLUSH_ROWS	50000
+
+static const char store_ids_schema[] =
+    "CREATE TABLE IF NOT EXISTS ids (uuid BLOB PRIMARY KEY) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS ids_meta (id INTEGER PRIMARY KEY "
+    "CHECK (id = 1), epoch BLOB NOT NULL, last_rowid INTEGER NOT NULL, "
+    "last_uuid BLOB);";
+
+/* Reads a 16-byte blob column into out; false if it is not one. */
+static bool
+store_column_uuid(sqlite3_stmt *s, int col, uint8_t out[16])
+{
+	if (sqlite3_column_type(s, col) != SQLITE_BLOB ||
+	    sqlite3_column_bytes(s, col) != 16)
+		return false;
+	memcpy(out, sqlite3_column_blob(s, col), 16);
+	return true;
+}
+
+/*
+ * Decides whether the id index can be brought up to date by replaying the
+ * check-ins above its mark (returns 0, *ret_mark set) or must be rebuilt
+ * (returns 1, *ret_why set).  Negative on a database error.
+ */
+static int
+store_ids_check(struct store *st, int64_t *ret_mark, const char **ret_why)
+{
+	sqlite3_stmt	*s;
+	uint8_t		 epoch[16], ids_epoch[16], uuid[16], at_mark[16];
+	int64_t		 mark = 0, maxid;
+	bool		 have_meta = false, have_uuid = false, ok;
+
+	s = store_prepare(st, st->db, "SELECT value FROM meta "
+	    "WHERE key = 'epoch'", false);
+	ok = s && sqlite3_step(s) == SQLITE_ROW && store_column_uuid(s, 0,
+	    epoch);
+	sqlite3_finalize(s);
+	if (!ok) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "no epoch in meta");
+		return -EIO;
+	}
+	if ((s = store_prepare(st, st->ids, "SELECT epoch, last_rowid, "
+	    "last_uuid FROM ids_meta WHERE id = 1", false)) == NULL)
+		return -EIO;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		have_meta = store_column_uuid(s, 0, ids_epoch);
+		mark = sqlite3_column_int64(s, 1);
+		have_uuid = store_column_uuid(s, 2, uuid);
+	}
+	sqlite3_finalize(s);
+	if ((maxid = store_int(st, "SELECT coalesce(max(id), 0) FROM checkin"))
+	    < 0)
+		return -EIO;
+	*ret_mark = mark;
+	if (!have_meta) {
+		*ret_why = "new index";
+		return 1;
+	}
+	if (memcmp(epoch, ids_epoch, 16) != 0) {
+		*ret_why = "index of another database";
+		return 1;
+	}
+	if (mark > maxid) {
+		*ret_why = "index ahead of the database (restored backup?)";
+		return 1;
+	}
+	if (mark == 0)
+		return 0;
+	s = store_prepare(st, st->db, "SELECT client_id FROM checkin "
+	    "WHERE id = ?", false);
+	if (s == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, mark);
+	ok = sqlite3_step(s) == SQLITE_ROW && store_column_uuid(s, 0, at_mark);
+	sqlite3_finalize(s);
+	if (!ok || !have_uuid || memcmp(uuid, at_mark, 16) != 0) {
+		*ret_why = "index mark does not match the database";
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Adds the ids of check-ins above mark to the index (all of them, after
+ * emptying it, when rebuild is set) and commits it with the new mark.
+ */
+static int
+store_ids_catch_up(struct store *st, int64_t mark, bool rebuild)
+{
+	sqlite3_stmt	*sel = NULL, *ins = NULL, *meta = NULL, *ep = NULL;
+	uint8_t		 uuid[16] = { 0 };
+	int64_t		 n = 0, last = rebuild ? 0 : mark;
+	int		 rc;
+
+	if (store_exec(st, st->ids, "BEGIN IMMEDIATE") != 0)
+		return -EIO;
+	if (rebuild && store_exec(st, st->ids, "DELETE FROM ids") != 0)
+		goto fail;
+	sel = store_prepare(st, st->db, "SELECT id, client_id FROM checkin "
+	    "WHERE id > ? ORDER BY id", false);
+	ins = store_prepare(st, st->ids, "INSERT OR IGNORE INTO ids (uuid) "
+	    "VALUES (?)", false);
+	if (sel == NULL || ins == NULL)
+		goto fail;
+	sqlite3_bind_int64(sel, 1, last);
+	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		if (!store_column_uuid(sel, 1, uuid))
+			continue;
+		last = sqlite3_column_int64(sel, 0);
+		sqlite3_bind_blob(ins, 1, uuid, 16, SQLITE_STATIC);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			store_seterr(st, st->ids, "id index insert");
+			goto fail;
+		}
+		sqlite3_reset(ins);
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "read check-ins");
+		goto fail;
+	}
+	ep = store_prepare(st, st->db, "SELECT value FROM meta "
+	    "WHERE key = 'epoch'", false);
+	meta = store_prepare(st, st->ids, "INSERT OR REPLACE INTO ids_meta "
+	    "(id, epoch, last_rowid, last_uuid) VALUES (1, ?, ?, ?)", false);
+	if (ep == NULL || meta == NULL || sqlite3_step(ep) != SQLITE_ROW)
+		goto fail;
+	sqlite3_bind_value(meta, 1, sqlite3_column_value(ep, 0));
+	sqlite3_bind_int64(meta, 2, last);
+	if (last > 0 && (n > 0 || rebuild))
+		sqlite3_bind_blob(meta, 3, uuid, 16, SQLITE_TRANSIENT);
+	else if (last > 0) {
+		/* nothing new: keep the mark's id as it was */
+		sqlite3_finalize(meta);
+		meta = store_prepare(st, st->ids, "UPDATE ids_meta SET "
+		    "epoch = ?, last_rowid = ? WHERE id = 1", false);
+		if (meta == NULL)
+			goto fail;
+		sqlite3_bind_value(meta, 1, sqlite3_column_value(ep, 0));
+		sqlite3_bind_int64(meta, 2, last);
+	}
+	if (sqlite3_step(meta) != SQLITE_DONE) {
+		store_seterr(st, st->ids, "id index mark");
+		goto fail;
+	}
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(meta);
+	sqlite3_finalize(ep);
+	if (store_exec(st, st->ids, "COMMIT") != 0)
+		return -EIO;
+	st->ids_mark = last;
+	if (n > 0 || rebuild)
+		log_info("store: id index %s: %lld id%s added",
+		    rebuild ? "rebuilt" : "caught up", (long long)n,
+		    n == 1 ? "" : "s");
+	return 0;
+fail:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	sqlite3_finalize(meta);
+	sqlite3_finalize(ep);
+	(void)store_exec(st, st->ids, "ROLLBACK");
+	return -EIO;
+}
+
+/* Opens the id index beside the database and brings it up to date. */
+static int
+store_ids_open(struct store *st, const char *path)
+{
+	char		 ids_path[4096];
+	const char	*why = NULL;
+	int64_t		 mark = 0;
+	int		 r;
+
+	if ((size_t)snprintf(ids_path, sizeof(ids_path), "%s.ids", path) >=
+	    sizeof(ids_path)) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "path too long");
+		return -ENAMETOOLONG;
+	}
+	if (sqlite3_open_v2(ids_path, &st->ids, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "%.200s: %.50s",
+		    ids_path, st->ids ? sqlite3_errmsg(st->ids) :
+		    "out of memory");
+		return -EIO;
+	}
+	sqlite3_extended_result_codes(st->ids, 1);
+	sqlite3_busy_timeout(st->ids, 5000);
+	if (store_exec(st, st->ids, "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; "
+	    "PRAGMA wal_autocheckpoint = 10000") != 0 ||
+	    store_exec(st, st->ids, store_ids_schema) != 0)
+		return -EIO;
+	if ((r = store_ids_check(st, &mark, &why)) < 0)
+		return r;
+	if (r == 1)
+		log_info("store: rebuilding the id index: %s", why);
+	if ((r = store_ids_catch_up(st, mark, r == 1)) != 0)
+		return r;
+	st->ids_insert = store_prepare(st, st->ids, "INSERT INTO ids (uuid) "
+	    "VALUES (?)", true);
+	st->ids_delete = store_prepare(st, st->ids, "DELETE FROM ids "
+	    "WHERE uuid = ?", true);
+	st->ids_savepoint = store_prepare(st, st->ids, "SAVEPOINT batch", true);
+	st->ids_release = store_prepare(st, st->ids, "RELEASE batch", true);
+	st->ids_undo = store_prepare(st, st->ids, "ROLLBACK TO batch", true);
+	st->ids_mark_update = store_prepare(st, st->ids, "UPDATE ids_meta "
+	    "SET last_rowid = ?, last_uuid = ? WHERE id = 1", true);
+	if (!st->ids_insert || !st->ids_delete || !st->ids_savepoint ||
+	    !st->ids_release || !st->ids_undo || !st->ids_mark_update)
+		return -EIO;
+	st->ids_flushed_ms = store_now_ms();
+	return 0;
+}
+
+/*
+ * Commits the id index with its new mark when enough time or rows have
+ * passed since the last time, or always when force is set.  Called between
+ * batches only.
+ */
+int
+store_flush(struct store *st, bool force)
+{
+	int64_t	now = store_now_ms();
+
+	if (!st->ids_txn)
+		return 0;
+	if (!force && st->ids_unflushed < STORE_IDS_FLUSH_ROWS &&
+	    now - st->ids_flushed_ms < STORE_IDS_FLUSH_MS)
+		return 0;
+	sqlite3_bind_int64(st->ids_mark_update, 1, st->ids_mark);
+	sqlite3_bind_blob(st->ids_mark_update, 2, st->ids_mark_uuid, 16,
+	    SQLITE_STATIC);
+	if (store_step_db(st, st->ids, st->ids_mark_update, "id index mark") !=
+	    0 || store_exec(st, st->ids, "COMMIT") != 0) {
+		log_err("store: id index: %s; rebuilding it", st->errmsg);
+		return store_ids_recover(st);
+	}
+	st->ids_txn = false;
+	st->ids_unflushed = 0;
+	st->ids_flushed_ms = now;
+	return 0;
+}
+
+/*
+ * Throws away the id index's uncommitted work and catches up again from
+ * its last committed mark: used when an operation on it failed.
+ */
+static int
+store_ids_recover(struct store *st)
+{
+	int64_t		 mark = 0;
+	const char	*why = NULL;
+	int		 r;
+
+	if (!sqlite3_get_autocommit(st->ids))
+		(void)store_exec(st, st->ids, "ROLLBACK");
+	st->ids_txn = st->ids_savepoint_open = st->ids_broken = false;
+	st->ids_unflushed = 0;
+	if ((r = store_ids_check(st, &mark, &why)) < 0)
+		return r;
+	return store_ids_catch_up(st, mark, r == 1);
+}
+
+/*
  * Opens (creating if needed) the database, sets WAL mode and the
- * configured synchronous level, turns foreign keys on and migrates the
- * schema.  On failure returns NULL with a message in ret_err.
+ * configured synchronous level, turns foreign keys on, migrates the
+ * schema and opens the id index.  On failure returns NULL with a message
+ * in ret_err.
  */
 struct store *
 store_open(const char *path, const struct config *cfg, char *ret_err,
@@ -194,7 +505,8 @@ store_open(const char *path, const struct config *cfg, char *ret_err,
 	}
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
-	if ((stmt = store_prepare(st, "PRAGMA journal_mode = WAL", false))) {
+	if ((stmt = store_prepare(st, st->db, "PRAGMA journal_mode = WAL",
+	    false))) {
 		if (sqlite3_step(stmt) == SQLITE_ROW)
 			wal = strcmp((const char *)sqlite3_column_text(stmt, 0),
 			    "wal") == 0;
@@ -208,20 +520,23 @@ store_open(const char *path, const struct config *cfg, char *ret_err,
 	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
 	    "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = %d",
 	    syncs[cfg->synchronous & 3], cfg->checkpoint_pages);
-	if (store_exec(st, sql) != 0 || store_migrate(st) != 0) {
+	if (store_exec(st, st->db, sql) != 0 || store_migrate(st) != 0) {
 		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
 		goto fail;
 	}
-	st->begin = store_prepare(st, "BEGIN IMMEDIATE", true);
-	st->commit = store_prepare(st, "COMMIT", true);
-	st->rollback = store_prepare(st, "ROLLBACK", true);
-	st->checkin_insert = store_prepare(st,
+	st->begin = store_prepare(st, st->db, "BEGIN IMMEDIATE", true);
+	st->commit = store_prepare(st, st->db, "COMMIT", true);
+	st->rollback = store_prepare(st, st->db, "ROLLBACK", true);
+	st->checkin_insert = store_prepare(st, st->db,
 	    "INSERT INTO checkin (client_id, worker_id, grid_id, kind, "
 	    "event_ms, received_ms, lat, lon, note, peer) "
-	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-	    "ON CONFLICT (client_id) DO NOTHING", true);
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", true);
 	if (!st->begin || !st->commit || !st->rollback || !st->checkin_insert) {
 		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
+		goto fail;
+	}
+	if (store_ids_open(st, path) != 0) {
+		snprintf(ret_err, errlen, "%s: id index: %s", path, st->errmsg);
 		goto fail;
 	}
 	return st;
@@ -230,16 +545,28 @@ fail:
 	return NULL;
 }
 
-/* Finalizes every statement and closes the database; NULL is a no-op. */
+/*
+ * Commits the id index and closes both databases, finalizing every
+ * statement; NULL is a no-op.
+ */
 void
 store_close(struct store *st)
 {
+	size_t		 i;
+
 	if (st == NULL)
 		return;
-	sqlite3_finalize(st->begin);
-	sqlite3_finalize(st->commit);
-	sqlite3_finalize(st->rollback);
-	sqlite3_finalize(st->checkin_insert);
+	sqlite3_stmt	*stmts[] = { st->begin, st->commit, st->rollback,
+	    st->checkin_insert, st->ids_insert, st->ids_delete,
+	    st->ids_savepoint, st->ids_release, st->ids_undo,
+	    st->ids_mark_update };
+
+	if (st->ids && st->ids_txn && store_flush(st, true) != 0)
+		log_warn("store: close: id index: %s", st->errmsg);
+	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
+		sqlite3_finalize(stmts[i]);
+	if (st->ids && sqlite3_close(st->ids) != SQLITE_OK)
+		log_warn("store: close id index: %s", sqlite3_errmsg(st->ids));
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
 		log_warn("store: close: %s", sqlite3_errmsg(st->db));
 	free(st);
@@ -247,51 +574,114 @@ store_close(struct store *st)
 
 /* Steps a prepared no-row statement once and resets it. */
 static int
-store_step(struct store *st, sqlite3_stmt *stmt, const char *what)
+store_step_db(struct store *st, sqlite3 *db, sqlite3_stmt *stmt,
+    const char *what)
 {
 	int	rc = sqlite3_step(stmt);
 
 	sqlite3_reset(stmt);
 	if (rc != SQLITE_DONE) {
-		store_seterr(st, what);
+		store_seterr(st, db, what);
 		return -EIO;
 	}
 	return 0;
 }
 
-/* Starts a write transaction (BEGIN IMMEDIATE). */
+/* Steps a prepared statement of the main database. */
+static int
+store_step(struct store *st, sqlite3_stmt *stmt, const char *what)
+{
+	return store_step_db(st, st->db, stmt, what);
+}
+
+/*
+ * Starts a write transaction (BEGIN IMMEDIATE) and, in the id index, a
+ * savepoint for this batch (opening the index's long transaction first).
+ */
 int
 store_begin(struct store *st)
 {
-	return store_step(st, st->begin, "begin");
+	if (store_step(st, st->begin, "begin") != 0)
+		return -EIO;
+	if (!st->ids_txn) {
+		if (store_exec(st, st->ids, "BEGIN") != 0)
+			goto fail;
+		st->ids_txn = true;
+	}
+	if (store_step_db(st, st->ids, st->ids_savepoint, "id index") != 0)
+		goto fail;
+	st->ids_savepoint_open = true;
+	st->batch_rowid = 0;
+	return 0;
+fail:
+	(void)store_step(st, st->rollback, "rollback");
+	return -EIO;
 }
 
-/* Commits; with synchronous=FULL the data is on disk when this returns 0. */
+/* Ends the batch's savepoint in the id index, keeping or undoing it. */
+static void
+store_ids_end_batch(struct store *st, bool keep)
+{
+	if (!st->ids_savepoint_open)
+		return;
+	st->ids_savepoint_open = false;
+	if ((!keep && store_step_db(st, st->ids, st->ids_undo,
+	    "id index") != 0) ||
+	    store_step_db(st, st->ids, st->ids_release, "id index") != 0)
+		st->ids_broken = true;
+	if (st->ids_broken) {
+		log_err("store: id index: %s; rebuilding it", st->errmsg);
+		(void)store_ids_recover(st);
+	}
+}
+
+/*
+ * Commits; with synchronous=FULL the data is on disk when this returns 0.
+ * The batch's ids stay in the index only if the commit succeeded.
+ */
 int
 store_commit(struct store *st)
 {
-	return store_step(st, st->commit, "commit");
+	if (st->ids_broken) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "id index failed");
+		(void)store_rollback(st);
+		return -EIO;
+	}
+	if (store_step(st, st->commit, "commit") != 0) {
+		(void)store_rollback(st);
+		return -EIO;
+	}
+	if (st->batch_rowid > 0) {
+		st->ids_mark = st->batch_rowid;
+		memcpy(st->ids_mark_uuid, st->batch_uuid, 16);
+	}
+	store_ids_end_batch(st, true);
+	return 0;
 }
 
 /* Tells whether a transaction is open (SQLite may have rolled it back). */
 bool
 store_in_transaction(struct store *st)
 {
-	return !sqlite3_get_autocommit(st->db);
+	return !sqlite3_get_autocommit(st->db) && !st->ids_broken;
 }
 
-/* Rolls back; harmless when SQLite already rolled back by itself. */
+/* Rolls back, undoing the batch in the id index too. */
 int
 store_rollback(struct store *st)
 {
-	if (sqlite3_get_autocommit(st->db))
-		return 0;
-	return store_step(st, st->rollback, "rollback");
+	int	r = 0;
+
+	if (!sqlite3_get_autocommit(st->db))
+		r = store_step(st, st->rollback, "rollback");
+	store_ids_end_batch(st, false);
+	return r;
 }
 
 /*
- * Inserts one check-in inside the current transaction.  A client_id that
- * is already stored changes nothing and is reported as a duplicate.
+ * Inserts one check-in inside the current transaction.  Its id goes into
+ * the id index first: if it is there already, nothing is stored and the
+ * check-in is reported as a duplicate.
  */
 enum store_result
 store_checkin_insert(struct store *st, const struct checkin *c,
@@ -300,6 +690,16 @@ store_checkin_insert(struct store *st, const struct checkin *c,
 	sqlite3_stmt	*s = st->checkin_insert;
 	int		 rc;
 
+	sqlite3_bind_blob(st->ids_insert, 1, c->uuid, 16, SQLITE_STATIC);
+	rc = sqlite3_step(st->ids_insert);
+	sqlite3_reset(st->ids_insert);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return STORE_DUPLICATE;
+	if (rc != SQLITE_DONE) {
+		store_seterr(st, st->ids, "id index insert");
+		st->ids_broken = true;
+		return STORE_FAILED;
+	}
 	sqlite3_bind_blob(s, 1, c->uuid, 16, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, c->worker_id);
 	sqlite3_bind_int64(s, 3, c->grid_id);
@@ -322,20 +722,27 @@ store_checkin_insert(struct store *st, const struct checkin *c,
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
-		store_seterr(st, "insert check-in");
+		store_seterr(st, st->db, "insert check-in");
+		sqlite3_bind_blob(st->ids_delete, 1, c->uuid, 16, SQLITE_STATIC);
+		if (store_step_db(st, st->ids, st->ids_delete, "id index") != 0)
+			st->ids_broken = true;
 		return STORE_FAILED;
 	}
-	if (sqlite3_changes(st->db) == 0)
-		return STORE_DUPLICATE;
 	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	st->batch_rowid = *ret_rowid;
+	memcpy(st->batch_uuid, c->uuid, 16);
+	st->ids_unflushed++;
 	return STORE_STORED;
 }
 
-/* Counts the stored check-ins. */
+/*
+ * Counts the stored check-ins.  Rows are never deleted, so the highest
+ * rowid is the count, read in O(log n) instead of a scan.
+ */
 int64_t
 store_checkin_count(struct store *st)
 {
-	return store_int(st, "SELECT count(*) FROM checkin");
+	return store_int(st, "SELECT coalesce(max(id), 0) FROM checkin");
 }
 
 /* Tells whether the roster is empty (a new database). */
@@ -387,7 +794,7 @@ store_roster_load(struct store *st)
 	if ((r = roster_new()) == NULL)
 		return NULL;
 
-	s = store_prepare(st, "SELECT id, code, name FROM village", false);
+	s = store_prepare(st, st->db, "SELECT id, code, name FROM village", false);
 	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
 		if ((p = store_grow(r->villages, &cap, r->nvillages,
 		    sizeof(*r->villages))) == NULL)
@@ -402,7 +809,7 @@ store_roster_load(struct store *st)
 		goto fail;
 	sqlite3_finalize(s);
 
-	s = store_prepare(st, "SELECT id, village_id, code, name FROM grid",
+	s = store_prepare(st, st->db, "SELECT id, village_id, code, name FROM grid",
 	    false);
 	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
 		if ((p = store_grow(r->grids, &cap, r->ngrids,
@@ -419,7 +826,7 @@ store_roster_load(struct store *st)
 		goto fail;
 	sqlite3_finalize(s);
 
-	s = store_prepare(st, "SELECT id, code, name, role, "
+	s = store_prepare(st, st->db, "SELECT id, code, name, role, "
 	    "coalesce(team, 'none'), coalesce(village_id, 0), "
 	    "coalesce(phone, ''), disabled FROM worker", false);
 	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
@@ -447,7 +854,7 @@ store_roster_load(struct store *st)
 		goto fail;
 	sqlite3_finalize(s);
 
-	s = store_prepare(st, "SELECT id, worker_id, token_hash FROM credential "
+	s = store_prepare(st, st->db, "SELECT id, worker_id, token_hash FROM credential "
 	    "WHERE revoked_ms IS NULL", false);
 	for (cap = 0; s && (rc = sqlite3_step(s)) == SQLITE_ROW;) {
 		if ((p = store_grow(r->credentials, &cap, r->ncredentials,
@@ -470,7 +877,7 @@ store_roster_load(struct store *st)
 	return r;
 fail:
 	if (s)
-		store_seterr(st, "load roster");
+		store_seterr(st, st->db, "load roster");
 fail_noerr:
 	sqlite3_finalize(s);
 	roster_free(r);
@@ -485,14 +892,14 @@ store_village_id(struct store *st, const char *code)
 	int64_t		 id = 0;
 	int		 rc;
 
-	if ((s = store_prepare(st, "SELECT id FROM village WHERE code = ?",
+	if ((s = store_prepare(st, st->db, "SELECT id FROM village WHERE code = ?",
 	    false)) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
 		id = sqlite3_column_int64(s, 0);
 	else if (rc != SQLITE_DONE) {
-		store_seterr(st, "village lookup");
+		store_seterr(st, st->db, "village lookup");
 		id = -1;
 	}
 	sqlite3_finalize(s);
@@ -506,7 +913,7 @@ store_run(struct store *st, sqlite3_stmt *s, const char *what)
 	int	rc = sqlite3_step(s);
 
 	if (rc != SQLITE_DONE)
-		store_seterr(st, what);
+		store_seterr(st, st->db, what);
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
@@ -528,7 +935,7 @@ store_village_upsert(struct store *st, const char *code, const char *name,
 	sqlite3_stmt	*s;
 	int64_t		 now = store_now_ms();
 
-	if ((s = store_prepare(st, "INSERT INTO village (code, name, "
+	if ((s = store_prepare(st, st->db, "INSERT INTO village (code, name, "
 	    "created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3) "
 	    "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
 	    "updated_ms = excluded.updated_ms WHERE name IS NOT excluded.name",
@@ -557,7 +964,7 @@ store_grid_upsert(struct store *st, const char *code, const char *village_code,
 		    village_code);
 		return store_fail(st, -ENOENT, ret_err, errlen);
 	}
-	if ((s = store_prepare(st, "INSERT INTO grid (code, village_id, name, "
+	if ((s = store_prepare(st, st->db, "INSERT INTO grid (code, village_id, name, "
 	    "created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?4) "
 	    "ON CONFLICT (code) DO UPDATE SET village_id = excluded.village_id, "
 	    "name = excluded.name, updated_ms = excluded.updated_ms "
@@ -594,7 +1001,7 @@ store_worker_upsert(struct store *st, const struct worker *w,
 			return store_fail(st, -ENOENT, ret_err, errlen);
 		}
 	}
-	if ((s = store_prepare(st, "INSERT INTO worker (code, name, role, team, "
+	if ((s = store_prepare(st, st->db, "INSERT INTO worker (code, name, role, team, "
 	    "village_id, phone, created_ms, updated_ms) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) "
 	    "ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
@@ -633,7 +1040,7 @@ store_worker_set_disabled(struct store *st, const char *code, bool disabled)
 {
 	sqlite3_stmt	*s;
 
-	if ((s = store_prepare(st, "UPDATE worker SET disabled = ?1, "
+	if ((s = store_prepare(st, st->db, "UPDATE worker SET disabled = ?1, "
 	    "updated_ms = ?2 WHERE code = ?3", false)) == NULL)
 		return -EIO;
 	sqlite3_bind_int(s, 1, disabled);
@@ -655,7 +1062,7 @@ store_credential_add(struct store *st, int64_t worker_id,
 {
 	sqlite3_stmt	*s;
 
-	if ((s = store_prepare(st, "INSERT INTO credential (worker_id, "
+	if ((s = store_prepare(st, st->db, "INSERT INTO credential (worker_id, "
 	    "token_hash, created_ms) VALUES (?, ?, ?)", false)) == NULL)
 		return -EIO;
 	sqlite3_bind_int64(s, 1, worker_id);
@@ -677,7 +1084,7 @@ store_credential_revoke(struct store *st, int64_t worker_id, int64_t cred_id)
 	sqlite3_stmt	*s;
 	int		 n;
 
-	if ((s = store_prepare(st, "UPDATE credential SET revoked_ms = ?1 "
+	if ((s = store_prepare(st, st->db, "UPDATE credential SET revoked_ms = ?1 "
 	    "WHERE worker_id = ?2 AND revoked_ms IS NULL "
 	    "AND (?3 = 0 OR id = ?3)", false)) == NULL)
 		return -EIO;
@@ -701,7 +1108,7 @@ store_credential_list(struct store *st, int64_t worker_id,
 	sqlite3_stmt	*s;
 	int		 rc, r = 0;
 
-	if ((s = store_prepare(st, "SELECT id, created_ms, "
+	if ((s = store_prepare(st, st->db, "SELECT id, created_ms, "
 	    "coalesce(revoked_ms, 0) FROM credential WHERE worker_id = ? "
 	    "ORDER BY id", false)) == NULL)
 		return -EIO;
@@ -710,7 +1117,7 @@ store_credential_list(struct store *st, int64_t worker_id,
 		r = cb(arg, sqlite3_column_int64(s, 0),
 		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_seterr(st, "list credentials");
+		store_seterr(st, st->db, "list credentials");
 		r = -EIO;
 	}
 	sqlite3_finalize(s);

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -113,12 +114,22 @@ writer_main(void *arg)
 	struct writer		*w = arg;
 	struct wjob_list	 batch;
 	struct wjob		*job;
+	struct timespec		 deadline;
 	int			 n;
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (STAILQ_EMPTY(&w->queue) && !w->stopping)
-			pthread_cond_wait(&w->cond, &w->lock);
+		while (STAILQ_EMPTY(&w->queue) && !w->stopping) {
+			/* Idle: let the id index reach the disk meanwhile. */
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += 1;
+			if (pthread_cond_timedwait(&w->cond, &w->lock,
+			    &deadline) == ETIMEDOUT) {
+				pthread_mutex_unlock(&w->lock);
+				(void)store_flush(w->store, false);
+				pthread_mutex_lock(&w->lock);
+			}
+		}
 		if (STAILQ_EMPTY(&w->queue))
 			break;
 		STAILQ_INIT(&batch);
@@ -139,6 +150,10 @@ writer_main(void *arg)
 		w->stats.jobs += (uint64_t)n;
 		STAILQ_CONCAT(&w->done, &batch);
 		event_active(w->done_ev, EV_READ, 0);
+		/* After the replies are on their way: the id index's turn. */
+		pthread_mutex_unlock(&w->lock);
+		(void)store_flush(w->store, false);
+		pthread_mutex_lock(&w->lock);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;

@@ -24,7 +24,6 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -1478,48 +1477,75 @@ client_fail(const struct client *c, int error, const char *resend_id)
 	return errorx(EXIT_NETWORK, "%s (%s)", zh, en);
 }
 
+/* Tells whether s..end holds only ASCII and at least one letter. */
+static bool
+ascii_words(const char *s, const char *end)
+{
+	bool	 letter = false;
+
+	for (; s < end; s++) {
+		if ((unsigned char)*s >= 0x80)
+			return false;
+		if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z'))
+			letter = true;
+	}
+	return letter;
+}
+
 /*
- * Reports an "ERR <code> <message>" reply: the message without its English
- * part in parentheses, then the code.  Returns 1.
+ * Drops the English " (...)" of a server message, Chinese first: the one
+ * that ends it, or else the one right after the Chinese words (pingand
+ * adds a detail after it: "未知网格 (unknown grid) 'XX-99'").  Writes the
+ * rest to buf.
  */
+static void
+message_chinese(const char *msg, char *buf, size_t size)
+{
+	const char	*q, *open = NULL, *close;
+	size_t		 len = strlen(msg), n;
+
+	if (len > 0 && msg[len - 1] == ')') {
+		for (q = msg; (q = strstr(q, " (")) != NULL; q++)
+			open = q;
+		if (open != NULL && open > msg &&
+		    ascii_words(open + 2, msg + len - 1)) {
+			snprintf(buf, size, "%.*s", (int)(open - msg), msg);
+			return;
+		}
+	}
+	for (q = msg; (q = strstr(q, " (")) != NULL; q++) {
+		if (q == msg || (unsigned char)q[-1] < 0x80 ||
+		    (close = strchr(q + 2, ')')) == NULL ||
+		    !ascii_words(q + 2, close))
+			continue;
+		n = (size_t)(q - msg);
+		snprintf(buf, size, "%.*s%s", (int)n, msg, close + 1);
+		return;
+	}
+	snprintf(buf, size, "%s", msg);
+}
+
+/* Reports an "ERR <code> <message>" reply: the Chinese message, then the code. */
 static int
 server_refused(const char *line)
 {
-	const char	*p = line + 3, *code, *msg, *q, *open = NULL;
-	size_t		 codelen, msglen;
+	const char	*p = line + 3, *msg;
+	size_t		 codelen;
 	char		 mbuf[512], cbuf[64], tmp[512];
 
 	p += strspn(p, " ");
-	code = p;
 	codelen = strcspn(p, " ");
 	msg = p + codelen;
 	msg += strspn(msg, " ");
-	msglen = strlen(msg);
-
-	/* Find the last " (English)" that closes the message. */
-	if (msglen > 0 && msg[msglen - 1] == ')') {
-		for (q = msg; (q = strstr(q, " (")) != NULL; q++)
-			open = q;
-		if (open != NULL) {
-			for (q = open + 2; q < msg + msglen; q++)
-				if ((unsigned char)*q >= 0x80)
-					break;
-			if (q == msg + msglen && open > msg)
-				msglen = (size_t)(open - msg);
-		}
-	}
 	if (codelen >= sizeof(tmp))
 		codelen = sizeof(tmp) - 1;
-	memcpy(tmp, code, codelen);
+	memcpy(tmp, p, codelen);
 	tmp[codelen] = '\0';
 	sanitize(tmp, cbuf, sizeof(cbuf));
-	if (msglen == 0)
+	message_chinese(msg, tmp, sizeof(tmp));
+	if (tmp[0] == '\0')
 		return errorx(EXIT_REFUSED, "服务器拒绝 (server refused: %s)",
 		    cbuf);
-	if (msglen >= sizeof(tmp))
-		msglen = sizeof(tmp) - 1;
-	memcpy(tmp, msg, msglen);
-	tmp[msglen] = '\0';
 	return errorx(EXIT_REFUSED, "服务器拒绝: %s (server refused: %s)",
 	    sanitize(tmp, mbuf, sizeof(mbuf)), cbuf);
 }
@@ -1971,7 +1997,11 @@ fields_parse(const char *text, struct proto_request *ret_req)
 	sb_adds(&sb, text);
 	rv = proto_parse_line(sb.buf, sb.len, ret_req);
 	sb_free(&sb);
-	return rv == 0 ? 0 : -EINVAL;
+	if (rv != 0) {
+		proto_request_free(ret_req);	/* the parser may have grown it */
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* Formats a time value of a list (Unix ms or RFC 3339) in local time. */
@@ -2094,7 +2124,7 @@ table_print(const struct admin_column *cols, char **lines, size_t nlines)
 	return 0;
 }
 
-/* Prints the data lines of a refused request: "第N行: error" for an import. */
+/* Prints the data lines of a refused request: "第N行 (line=N): error" for an import. */
 static void
 admin_print_errors(char **lines, size_t nlines)
 {
@@ -2113,8 +2143,8 @@ admin_print_errors(char **lines, size_t nlines)
 		}
 		if ((ln = proto_field(&req, "line")) != NULL &&
 		    (err = proto_field(&req, "error")) != NULL)
-			fprintf(stderr, "第%s行: %s\n",
-			    sanitize(ln, sbuf, 32), sanitize(err,
+			fprintf(stderr, "第%s行 (line=%s): %s\n",
+			    sanitize(ln, sbuf, 32), sbuf, sanitize(err,
 			    sbuf + 32, sizeof(sbuf) - 32));
 		else
 			fprintf(stderr, "%s\n", sanitize(lines[i] + 2, sbuf,
@@ -2208,9 +2238,7 @@ admin_build(const struct cli *cli, const struct admin_sub *sub,
 {
 	const struct optuse	*u;
 	const char		*val, *p;
-	enum worker_role	 role;
-	enum worker_team	 team;
-	char			 verb[32], sbuf[64];
+	char			 verb[32];
 	size_t			 i;
 
 	for (i = 0; sub->name[i] != '\0' && i < sizeof(verb) - 1; i++)
@@ -2232,19 +2260,8 @@ admin_build(const struct cli *cli, const struct admin_sub *sub,
 			    "字符 (--%s must be UTF-8 text without control "
 			    "characters)", opt_names[u->id].name,
 			    opt_names[u->id].name);
-		if (u->id == OPT_ROLE) {
-			if (roster_role_parse(val, &role) != 0)
-				return usage_error(cmd, "未知角色 '%s' (unknown "
-				    "--role)", sanitize(val, sbuf,
-				    sizeof(sbuf)));
-			val = roster_role_name(role);
-		} else if (u->id == OPT_TEAM && val[0] != '\0') {
-			if (roster_team_parse(val, &team) != 0)
-				return usage_error(cmd, "未知队伍 '%s' (unknown "
-				    "--team)", sanitize(val, sbuf,
-				    sizeof(sbuf)));
-			val = roster_team_name(team);
-		} else if (u->id == OPT_ID) {
+		/* Roles and teams, English or Chinese, are the server's to judge. */
+		if (u->id == OPT_ID) {
 			for (p = val; *p >= '0' && *p <= '9'; p++)
 				;
 			if (val[0] == '\0' || *p != '\0' || p - val > 18 ||
@@ -2357,12 +2374,10 @@ admin_run(struct cli *cli, const struct admin_sub *sub, const char *cmd,
 		rv = server_refused(final);
 	} else if (!reply_ok(final))
 		rv = reply_unexpected(final);
-	else if (raw)
-		rv = 0;
 	else if (sub->flags & ADMIN_F_TOKEN)
 		rv = admin_print_token(final);
 	else if (sub->columns != NULL)
-		rv = table_print(sub->columns, lines, nlines);
+		rv = raw ? 0 : table_print(sub->columns, lines, nlines);
 	else {
 		for (i = 0; i < nlines; i++)
 			printf("%s\n", lines[i] + 2);
@@ -2472,7 +2487,7 @@ main(int argc, char **argv)
 	char			 sbuf[64];
 	int			 rv;
 
-	signal(SIGPIPE, SIG_IGN);
+	/* SIGPIPE stays: sends use MSG_NOSIGNAL, and `| head` should end us quietly. */
 	memset(&cli, 0, sizeof(cli));
 
 	/* Common options may come before the command name. */

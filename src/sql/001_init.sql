@@ -2,6 +2,15 @@
 -- check-ins.  Applied once, in one transaction, by store.c's migrations;
 -- never edit a released migration, add the next file instead.
 
+-- Facts about this database.  'epoch' is random, made once: the id index
+-- (store.c) keeps a copy, so an index that belongs to another database, or
+-- to this one before a restore from backup, is noticed and rebuilt.
+CREATE TABLE meta (
+	key		TEXT PRIMARY KEY,
+	value		BLOB NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('epoch', randomblob(16));
+
 -- 村(居): the villages and residential communities of the town.
 CREATE TABLE village (
 	id		INTEGER PRIMARY KEY,
@@ -49,12 +58,14 @@ CREATE TABLE credential (
 );
 CREATE INDEX credential_worker ON credential(worker_id);
 
--- Check-ins.  client_id is the terminal's UUID (16 bytes): re-sending a
--- record is answered as a duplicate by this unique key.  event_ms is when it
--- happened as the terminal says, received_ms the server's clock.
+-- Check-ins.  client_id is the terminal's UUID (16 bytes).  It is unique,
+-- but not by an index here: a unique index on random keys costs a random
+-- page write per row at every commit.  The id index beside this database
+-- (store.c) refuses duplicates instead.  event_ms is when it happened as the
+-- terminal says, received_ms the server's clock.
 CREATE TABLE checkin (
 	id		INTEGER PRIMARY KEY,
-	client_id	BLOB NOT NULL UNIQUE CHECK (length(client_id) = 16),
+	client_id	BLOB NOT NULL CHECK (length(client_id) = 16),
 	worker_id	INTEGER NOT NULL REFERENCES worker(id),
 	grid_id		INTEGER NOT NULL REFERENCES grid(id),
 	kind		TEXT NOT NULL CHECK (kind IN ('patrol', 'screening',

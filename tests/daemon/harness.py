@@ -373,6 +373,9 @@ class Daemon:
 
     def dump_log(self, last=60):
         lines = self.log()
+        if len(lines) == getattr(self, "_dumped", -1):
+            return  # nothing new since the last dump
+        self._dumped = len(lines)
         diag("pingand output (last %d of %d lines, dir %s):" %
              (min(last, len(lines)), len(lines), self.dir))
         for line in lines[-last:]:
@@ -428,7 +431,6 @@ class Daemon:
             rc = self.proc.poll()
             if rc is None:
                 self._kill()
-            self.dump_log()
             raise RuntimeError("pingand did not start (exit %r, port %r, "
                                "ready %r)" % (rc, port, ready))
         self.port = port

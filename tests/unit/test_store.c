@@ -152,6 +152,80 @@ test_roster(struct store *st)
 	roster_free(r);
 }
 
+/* Stores one check-in with the given first id byte; returns the result. */
+static enum store_result
+store_one(struct store *st, uint8_t b)
+{
+	struct checkin	 ck;
+	struct roster	*r = store_roster_load(st);
+	int64_t		 rowid;
+	enum store_result res = STORE_FAILED;
+
+	memset(&ck, 0, sizeof(ck));
+	memset(ck.uuid, b, sizeof(ck.uuid));
+	ck.worker_id = r->workers[0].id;
+	ck.grid_id = r->grids[0].id;
+	ck.kind = CHECKIN_KIND_DUTY;
+	if (store_begin(st) == 0) {
+		res = store_checkin_insert(st, &ck, &rowid);
+		if (store_commit(st) != 0)
+			res = STORE_FAILED;
+	}
+	roster_free(r);
+	return res;
+}
+
+/*
+ * The id index: duplicates are refused after a restart whatever state the
+ * index file is left in (behind its database, of another database, gone).
+ */
+static void
+test_ids(void)
+{
+	struct store	*st;
+	char		 err[512], ids[600];
+
+	snprintf(ids, sizeof(ids), "%s.ids", path);
+	st = open_store(err, sizeof(err));
+	is_int(store_one(st, 0x11), STORE_STORED, "new id stored");
+	is_int(store_one(st, 0x11), STORE_DUPLICATE, "same id: duplicate");
+	store_close(st);
+
+	/* An index that lost its last commits (a crash) catches up. */
+	is_int(raw_exec(ids, "DELETE FROM ids; UPDATE ids_meta SET "
+	    "last_rowid = 0, last_uuid = NULL"), 0, "index emptied, mark 0");
+	st = open_store(err, sizeof(err));
+	ok(st != NULL, "reopens with a stale index");
+	is_int(store_one(st, 0x11), STORE_DUPLICATE,
+	    "after catching up: still a duplicate");
+	is_int(store_one(st, 0xab), STORE_DUPLICATE,
+	    "an older id: still a duplicate");
+	is_int(store_one(st, 0x12), STORE_STORED, "a new id: stored");
+	store_close(st);
+
+	/* An index of another database is rebuilt. */
+	is_int(raw_exec(ids, "UPDATE ids_meta SET epoch = randomblob(16)"), 0,
+	    "index epoch changed");
+	st = open_store(err, sizeof(err));
+	is_int(store_one(st, 0x12), STORE_DUPLICATE, "rebuilt: duplicate");
+	store_close(st);
+
+	/* An index ahead of its database (restored backup) is rebuilt. */
+	is_int(raw_exec(ids, "INSERT INTO ids VALUES (zeroblob(16)); "
+	    "UPDATE ids_meta SET last_rowid = 1000000"), 0, "index ahead");
+	st = open_store(err, sizeof(err));
+	is_int(store_one(st, 0x00), STORE_STORED,
+	    "an id only the stale index had: stored");
+	store_close(st);
+
+	/* A missing index is rebuilt. */
+	is_int(unlink(ids), 0, "index removed");
+	st = open_store(err, sizeof(err));
+	is_int(store_one(st, 0x11), STORE_DUPLICATE, "rebuilt from scratch");
+	is_int(store_checkin_count(st), 5, "five distinct check-ins in all");
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -175,6 +249,8 @@ main(void)
 	is_int(store_schema_version(st), 1, "still version 1");
 	is_int(store_checkin_count(st), 2, "rows survive a reopen");
 	store_close(st);
+
+	test_ids();
 
 	is_int(raw_exec(path, "PRAGMA user_version = 99"), 0, "pretend newer");
 	st = open_store(err, sizeof(err));
