@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -422,6 +423,15 @@ conn_admin_line(struct conn *c, const char *line, size_t len)
 	}
 	if ((areq = admin_parse(line, len, &e)) == NULL) {
 		conn_reply_err(c, e, NULL);
+		/*
+		 * A refused IMPORT's body follows anyway and would be read as
+		 * requests: close the connection after this reply instead.
+		 */
+		if (strcasecmp(c->req.args[0], "IMPORT") == 0 && !c->closed) {
+			TAILQ_LAST(&c->pendings, pending_list)->close_after =
+			    true;
+			c->close_reason = "refused IMPORT";
+		}
 		return;
 	}
 	if ((c->body_need = admin_body_len(areq)) > 0) {

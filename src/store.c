@@ -32,13 +32,12 @@ struct store {
 	sqlite3		*ids;
 	sqlite3_stmt	*ids_insert;
 	sqlite3_stmt	*ids_delete;
-	sqlite3_stmt	*ids_savepoint;
-	sqlite3_stmt	*ids_release;
-	sqlite3_stmt	*ids_undo;
 	sqlite3_stmt	*ids_mark_update;
 	bool		 ids_txn;		/* its long transaction is open */
-	bool		 ids_savepoint_open;	/* a batch is open in it */
 	bool		 ids_broken;		/* an operation on it failed */
+	uint8_t		(*batch_ids)[16];	/* ids added by this batch */
+	size_t		 nbatch_ids;
+	size_t		 batch_ids_cap;
 	int64_t		 ids_unflushed;		/* ids added since its commit */
 	int64_t		 ids_flushed_ms;
 	int64_t		 ids_mark;		/* highest rowid it covers */
@@ -197,10 +196,12 @@ store_migrate(struct store *st)
  * database, <database>.ids, as the key of a WITHOUT ROWID table, and a
  * record is refused as a duplicate when its id is already there.  That
  * index is derived data: its transaction stays open across many batches
- * (each batch a savepoint in it) and is committed only every
+ * and is committed only every
  * STORE_IDS_FLUSH_MS or STORE_IDS_FLUSH_ROWS, with synchronous=NORMAL, so
  * the random page writes happen in memory and reach the disk once per
- * flush instead of once per batch.
+ * flush instead of once per batch.  A batch whose commit fails takes its
+ * ids out again one by one (no savepoint: a savepoint would copy every page
+ * it touches into a statement journal first, at every batch).
  *
  * Invariant: whenever the index commits, its ids are a subset of the
  * committed check-ins, and its ids_meta row names the highest check-in
@@ -416,13 +417,9 @@ store_ids_open(struct store *st, const char *path)
 	    "VALUES (?)", true);
 	st->ids_delete = store_prepare(st, st->ids, "DELETE FROM ids "
 	    "WHERE uuid = ?", true);
-	st->ids_savepoint = store_prepare(st, st->ids, "SAVEPOINT batch", true);
-	st->ids_release = store_prepare(st, st->ids, "RELEASE batch", true);
-	st->ids_undo = store_prepare(st, st->ids, "ROLLBACK TO batch", true);
 	st->ids_mark_update = store_prepare(st, st->ids, "UPDATE ids_meta "
 	    "SET last_rowid = ?, last_uuid = ? WHERE id = 1", true);
-	if (!st->ids_insert || !st->ids_delete || !st->ids_savepoint ||
-	    !st->ids_release || !st->ids_undo || !st->ids_mark_update)
+	if (!st->ids_insert || !st->ids_delete || !st->ids_mark_update)
 		return -EIO;
 	st->ids_flushed_ms = store_now_ms();
 	return 0;
@@ -470,8 +467,9 @@ store_ids_recover(struct store *st)
 
 	if (!sqlite3_get_autocommit(st->ids))
 		(void)store_exec(st, st->ids, "ROLLBACK");
-	st->ids_txn = st->ids_savepoint_open = st->ids_broken = false;
+	st->ids_txn = st->ids_broken = false;
 	st->ids_unflushed = 0;
+	st->nbatch_ids = 0;
 	if ((r = store_ids_check(st, &mark, &why)) < 0)
 		return r;
 	return store_ids_catch_up(st, mark, r == 1);
@@ -558,7 +556,6 @@ store_close(struct store *st)
 		return;
 	sqlite3_stmt	*stmts[] = { st->begin, st->commit, st->rollback,
 	    st->checkin_insert, st->ids_insert, st->ids_delete,
-	    st->ids_savepoint, st->ids_release, st->ids_undo,
 	    st->ids_mark_update };
 
 	if (st->ids && st->ids_txn && store_flush(st, true) != 0)
@@ -569,6 +566,7 @@ store_close(struct store *st)
 		log_warn("store: close id index: %s", sqlite3_errmsg(st->ids));
 	if (st->db && sqlite3_close(st->db) != SQLITE_OK)
 		log_warn("store: close: %s", sqlite3_errmsg(st->db));
+	free(st->batch_ids);
 	free(st);
 }
 
@@ -595,8 +593,8 @@ store_step(struct store *st, sqlite3_stmt *stmt, const char *what)
 }
 
 /*
- * Starts a write transaction (BEGIN IMMEDIATE) and, in the id index, a
- * savepoint for this batch (opening the index's long transaction first).
+ * Starts a write transaction (BEGIN IMMEDIATE), and the id index's long
+ * transaction if it is not open.
  */
 int
 store_begin(struct store *st)
@@ -604,31 +602,32 @@ store_begin(struct store *st)
 	if (store_step(st, st->begin, "begin") != 0)
 		return -EIO;
 	if (!st->ids_txn) {
-		if (store_exec(st, st->ids, "BEGIN") != 0)
-			goto fail;
+		if (store_exec(st, st->ids, "BEGIN") != 0) {
+			(void)store_step(st, st->rollback, "rollback");
+			return -EIO;
+		}
 		st->ids_txn = true;
 	}
-	if (store_step_db(st, st->ids, st->ids_savepoint, "id index") != 0)
-		goto fail;
-	st->ids_savepoint_open = true;
 	st->batch_rowid = 0;
+	st->nbatch_ids = 0;
 	return 0;
-fail:
-	(void)store_step(st, st->rollback, "rollback");
-	return -EIO;
 }
 
-/* Ends the batch's savepoint in the id index, keeping or undoing it. */
+/* Takes the ids of a batch that did not commit out of the id index. */
 static void
-store_ids_end_batch(struct store *st, bool keep)
+store_ids_undo_batch(struct store *st)
 {
-	if (!st->ids_savepoint_open)
-		return;
-	st->ids_savepoint_open = false;
-	if ((!keep && store_step_db(st, st->ids, st->ids_undo,
-	    "id index") != 0) ||
-	    store_step_db(st, st->ids, st->ids_release, "id index") != 0)
-		st->ids_broken = true;
+	size_t	i;
+
+	for (i = 0; i < st->nbatch_ids && !st->ids_broken; i++) {
+		sqlite3_bind_blob(st->ids_delete, 1, st->batch_ids[i], 16,
+		    SQLITE_STATIC);
+		if (store_step_db(st, st->ids, st->ids_delete, "id index") != 0)
+			st->ids_broken = true;
+		else
+			st->ids_unflushed--;
+	}
+	st->nbatch_ids = 0;
 	if (st->ids_broken) {
 		log_err("store: id index: %s; rebuilding it", st->errmsg);
 		(void)store_ids_recover(st);
@@ -637,7 +636,7 @@ store_ids_end_batch(struct store *st, bool keep)
 
 /*
  * Commits; with synchronous=FULL the data is on disk when this returns 0.
- * The batch's ids stay in the index only if the commit succeeded.
+ * The batch's ids stay in the id index only if the commit succeeded.
  */
 int
 store_commit(struct store *st)
@@ -655,7 +654,7 @@ store_commit(struct store *st)
 		st->ids_mark = st->batch_rowid;
 		memcpy(st->ids_mark_uuid, st->batch_uuid, 16);
 	}
-	store_ids_end_batch(st, true);
+	st->nbatch_ids = 0;
 	return 0;
 }
 
@@ -674,7 +673,7 @@ store_rollback(struct store *st)
 
 	if (!sqlite3_get_autocommit(st->db))
 		r = store_step(st, st->rollback, "rollback");
-	store_ids_end_batch(st, false);
+	store_ids_undo_batch(st);
 	return r;
 }
 
@@ -728,6 +727,20 @@ store_checkin_insert(struct store *st, const struct checkin *c,
 			st->ids_broken = true;
 		return STORE_FAILED;
 	}
+	if (st->nbatch_ids == st->batch_ids_cap) {
+		size_t	ncap = st->batch_ids_cap ? st->batch_ids_cap * 2 : 1024;
+		void	*p = reallocarray(st->batch_ids, ncap, 16);
+
+		if (p == NULL) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "out of memory");
+			st->ids_broken = true;	/* cannot undo this batch */
+			return STORE_FAILED;
+		}
+		st->batch_ids = p;
+		st->batch_ids_cap = ncap;
+	}
+	memcpy(st->batch_ids[st->nbatch_ids++], c->uuid, 16);
 	*ret_rowid = sqlite3_last_insert_rowid(st->db);
 	st->batch_rowid = *ret_rowid;
 	memcpy(st->batch_uuid, c->uuid, 16);
