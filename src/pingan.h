@@ -460,6 +460,10 @@ int	 store_commit(struct store *);
 int	 store_rollback(struct store *);
 bool	 store_in_transaction(struct store *);
 int	 store_flush(struct store *, bool force);
+void	 store_set_wal_callback(struct store *, void (*cb)(void *), void *arg);
+struct store *store_open_reader(const char *path, char *ret_err,
+	    size_t errlen);
+int	 store_checkpoint(struct store *);
 enum store_result store_checkin_insert(struct store *, const struct checkin *,
 	    int64_t *ret_rowid);
 int64_t	 store_checkin_count(struct store *);

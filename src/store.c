@@ -43,6 +43,11 @@ struct store {
 	int64_t		 ids_mark;		/* highest rowid it covers */
 	uint8_t		 ids_mark_uuid[16];
 	int64_t		 batch_rowid;		/* highest rowid of this batch */
+	/* checkpoints: moved off the writer (see store_set_wal_callback) */
+	int		 checkpoint_pages;
+	void		(*wal_cb)(void *);
+	void		*wal_arg;
+	bool		 reader;		/* opened by store_open_reader */
 	uint8_t		 batch_uuid[16];
 	char		 errmsg[256];
 };
@@ -212,8 +217,8 @@ store_migrate(struct store *st)
  * last row or on a different id, as after a restore from backup) is
  * rebuilt from the check-ins.
  */
-#define STORE_IDS_FLUSH_MS	1000
-#define STORE_IDS_FLUSH_ROWS	50000
+#define STORE_IDS_FLUSH_MS	5000
+#define STORE_IDS_FLUSH_ROWS	500000
 
 static const char store_ids_schema[] =
     "CREATE TABLE IF NOT EXISTS ids (uuid BLOB PRIMARY KEY) WITHOUT ROWID;"
@@ -518,6 +523,7 @@ store_open(const char *path, const struct config *cfg, char *ret_err,
 	snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s; "
 	    "PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = %d",
 	    syncs[cfg->synchronous & 3], cfg->checkpoint_pages);
+	st->checkpoint_pages = cfg->checkpoint_pages;
 	if (store_exec(st, st->db, sql) != 0 || store_migrate(st) != 0) {
 		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
 		goto fail;
@@ -544,6 +550,107 @@ fail:
 }
 
 /*
+ * WAL hook of the writer's connections: once a commit leaves more than
+ * the configured pages in a WAL, asks for a checkpoint (the callback wakes
+ * the checkpointer thread).  Far behind, it checkpoints here after all, so
+ * a stalled checkpointer cannot let a WAL grow without bound.
+ */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct store	*st = arg;
+	int		 limit = db == st->ids ? 10 * st->checkpoint_pages :
+			    st->checkpoint_pages;
+
+	if (limit <= 0 || pages < limit)
+		return SQLITE_OK;
+	if (pages >= 20 * limit)
+		(void)sqlite3_wal_checkpoint_v2(db, NULL,
+		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	else if (st->wal_cb)
+		st->wal_cb(st->wal_arg);
+	return SQLITE_OK;
+}
+
+/*
+ * Moves checkpoints off the writer: SQLite's automatic checkpoint runs
+ * inside the COMMIT that crosses the limit and holds up every reply of
+ * that batch.  With a callback set, the writer's connections only call
+ * cb when a WAL is over its limit, and a reader connection
+ * (store_checkpoint, on another thread) copies the WAL back meanwhile.
+ */
+void
+store_set_wal_callback(struct store *st, void (*cb)(void *), void *arg)
+{
+	st->wal_cb = cb;
+	st->wal_arg = arg;
+	sqlite3_wal_hook(st->db, store_wal_hook, st);
+	sqlite3_wal_hook(st->ids, store_wal_hook, st);
+}
+
+/*
+ * Opens a second pair of connections to an existing database and its id
+ * index, for work beside the writer (checkpoints, and reads that must not
+ * wait for it).  No migrations: the writer's store_open has done them.
+ */
+struct store *
+store_open_reader(const char *path, char *ret_err, size_t errlen)
+{
+	struct store	*st;
+	char		 ids_path[4096];
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(ret_err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	st->reader = true;
+	snprintf(ids_path, sizeof(ids_path), "%s.ids", path);
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_open_v2(ids_path, &st->ids, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(ret_err, errlen, "%s: cannot open a reader: %s", path,
+		    st->ids ? sqlite3_errmsg(st->ids) : st->db ?
+		    sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return NULL;
+	}
+	sqlite3_busy_timeout(st->db, 5000);
+	sqlite3_busy_timeout(st->ids, 5000);
+	/* a checkpoint syncs the database file as the writer would */
+	if (store_exec(st, st->db, "PRAGMA synchronous = FULL") != 0 ||
+	    store_exec(st, st->ids, "PRAGMA synchronous = NORMAL") != 0) {
+		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+/*
+ * Copies as much of both WALs back into their databases as no reader
+ * still needs (PASSIVE: never waits for the writer).
+ */
+int
+store_checkpoint(struct store *st)
+{
+	int	r = 0, logpages = 0, done = 0;
+
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    &logpages, &done) != SQLITE_OK) {
+		store_seterr(st, st->db, "checkpoint");
+		r = -EIO;
+	}
+	log_debug("store: checkpoint: %d of %d WAL pages", done, logpages);
+	if (sqlite3_wal_checkpoint_v2(st->ids, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    &logpages, &done) != SQLITE_OK) {
+		store_seterr(st, st->ids, "id index checkpoint");
+		r = -EIO;
+	}
+	return r;
+}
+
+/*
  * Commits the id index and closes both databases, finalizing every
  * statement; NULL is a no-op.
  */
@@ -558,7 +665,7 @@ store_close(struct store *st)
 	    st->checkin_insert, st->ids_insert, st->ids_delete,
 	    st->ids_mark_update };
 
-	if (st->ids && st->ids_txn && store_flush(st, true) != 0)
+	if (st->ids && st->ids_txn && !st->reader && store_flush(st, true) != 0)
 		log_warn("store: close: id index: %s", st->errmsg);
 	for (i = 0; i < sizeof(stmts) / sizeof(stmts[0]); i++)
 		sqlite3_finalize(stmts[i]);

@@ -8,8 +8,12 @@
  * the replies, so an OK always follows a finished COMMIT.  With more
  * clients more jobs wait per wake-up and one fsync serves them all.
  *
+ * Checkpoints (copying the WAL back into the database) run on a second
+ * thread with its own connections, so that no batch waits for one: the
+ * writer's WAL hook only wakes that thread.
+ *
  * Locking: one mutex guards both queues and the statistics; the store is
- * used by this thread only.  The loop's base is made thread-aware by
+ * used by this thread only.  The checkpointer has its own mutex.  The loop's base is made thread-aware by
  * evthread_use_pthreads(), so event_active() may be called from here.
  */
 #include <errno.h>
@@ -37,6 +41,14 @@ struct writer {
 	struct writer_stats	 stats;
 	void			(*done_cb)(struct wjob_list *, void *);
 	void			*arg;
+	/* the checkpointer */
+	struct store		*reader;
+	pthread_t		 ckpt_thread;
+	bool			 ckpt_started;
+	pthread_mutex_t		 ckpt_lock;
+	pthread_cond_t		 ckpt_cond;
+	bool			 ckpt_wanted;
+	bool			 ckpt_stopping;
 };
 
 /* Frees a job and everything it owns; NULL is a no-op. */
@@ -159,6 +171,45 @@ writer_main(void *arg)
 	return NULL;
 }
 
+/* Called by the store on the writer thread: a WAL wants a checkpoint. */
+static void
+writer_wal_full(void *arg)
+{
+	struct writer	*w = arg;
+
+	pthread_mutex_lock(&w->ckpt_lock);
+	w->ckpt_wanted = true;
+	pthread_cond_signal(&w->ckpt_cond);
+	pthread_mutex_unlock(&w->ckpt_lock);
+}
+
+/* The checkpointer thread: checkpoints when asked, and once a second. */
+static void *
+writer_checkpointer(void *arg)
+{
+	struct writer	*w = arg;
+	struct timespec	 deadline;
+
+	pthread_mutex_lock(&w->ckpt_lock);
+	while (!w->ckpt_stopping) {
+		if (!w->ckpt_wanted) {
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += 1;
+			(void)pthread_cond_timedwait(&w->ckpt_cond,
+			    &w->ckpt_lock, &deadline);
+			if (w->ckpt_stopping)
+				break;
+		}
+		w->ckpt_wanted = false;
+		pthread_mutex_unlock(&w->ckpt_lock);
+		if (store_checkpoint(w->reader) != 0)
+			log_warn("writer: %s", store_errmsg(w->reader));
+		pthread_mutex_lock(&w->ckpt_lock);
+	}
+	pthread_mutex_unlock(&w->ckpt_lock);
+	return NULL;
+}
+
 /* Runs on the loop: takes the finished jobs and passes them on. */
 static void
 writer_done(evutil_socket_t fd, short events, void *arg)
@@ -183,6 +234,7 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
     void (*done_cb)(struct wjob_list *, void *), void *arg)
 {
 	struct writer	*w;
+	char		 err[512];
 	int		 r;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -195,8 +247,22 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 	STAILQ_INIT(&w->done);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	pthread_mutex_init(&w->ckpt_lock, NULL);
+	pthread_cond_init(&w->ckpt_cond, NULL);
 	if ((w->done_ev = event_new(base, -1, 0, writer_done, w)) == NULL)
 		goto fail;
+	if ((w->reader = store_open_reader(cfg->database, err, sizeof(err))) ==
+	    NULL) {
+		log_err("writer: %s", err);
+		goto fail;
+	}
+	if ((r = pthread_create(&w->ckpt_thread, NULL, writer_checkpointer,
+	    w)) != 0) {
+		errno = r;
+		goto fail;
+	}
+	w->ckpt_started = true;
+	store_set_wal_callback(st, writer_wal_full, w);
 	if ((r = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
 		errno = r;
 		goto fail;
@@ -249,6 +315,20 @@ writer_set_batch_max(struct writer *w, int batch_max)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* Stops and joins the checkpointer thread, if it runs. */
+static void
+writer_stop_checkpointer(struct writer *w)
+{
+	if (!w->ckpt_started)
+		return;
+	pthread_mutex_lock(&w->ckpt_lock);
+	w->ckpt_stopping = true;
+	pthread_cond_signal(&w->ckpt_cond);
+	pthread_mutex_unlock(&w->ckpt_lock);
+	pthread_join(w->ckpt_thread, NULL);
+	w->ckpt_started = false;
+}
+
 /*
  * Lets the thread finish every queued job, then joins it.  Finished jobs
  * not yet taken by the loop are passed to done_cb here.
@@ -256,8 +336,10 @@ writer_set_batch_max(struct writer *w, int batch_max)
 void
 writer_stop(struct writer *w)
 {
-	if (!w->started)
+	if (!w->started) {
+		writer_stop_checkpointer(w);
 		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_signal(&w->cond);
@@ -265,6 +347,7 @@ writer_stop(struct writer *w)
 	pthread_join(w->thread, NULL);
 	w->started = false;
 	writer_done(-1, 0, w);
+	writer_stop_checkpointer(w);
 }
 
 /* Stops the thread if needed and frees the writer; NULL is a no-op. */
@@ -286,7 +369,12 @@ writer_free(struct writer *w)
 	}
 	if (w->done_ev)
 		event_free(w->done_ev);
+	if (w->store)
+		store_set_wal_callback(w->store, NULL, NULL);
+	store_close(w->reader);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->ckpt_lock);
+	pthread_cond_destroy(&w->ckpt_cond);
 	free(w);
 }

@@ -56,7 +56,7 @@
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Every option of every command; a command accepts the common ones and its own. */
+/* Every option of every command; each takes the common ones and its own. */
 enum opt_id {
 	OPT_NONE = 0,
 	OPT_HELP,
@@ -113,7 +113,7 @@ static const struct {
 	[OPT_RAW] = { "raw", no_argument },
 };
 
-/* How one command uses one option: its value's name, help, and request field. */
+/* How a command uses an option: its value's name, help, request field. */
 struct optuse {
 	enum opt_id	 id;		/* OPT_NONE ends a list */
 	const char	*arg;		/* NULL for a flag */
@@ -147,7 +147,7 @@ struct settings {
 struct client {
 	int		 fd;
 	int		 timeout_ms;
-	const char	*peer;		/* address or socket path, for messages */
+	const char	*peer;		/* address or socket path */
 	char		*buf;
 	size_t		 off;		/* first byte not yet returned */
 	size_t		 len;		/* bytes held in buf */
@@ -188,8 +188,6 @@ struct admin_sub {
 	const struct admin_column	*columns;	/* lists only */
 	int				 flags;
 };
-
-struct command;
 
 static int	 cmd_checkin(struct cli *, int, char **);
 static int	 cmd_ping(struct cli *, int, char **);
@@ -688,7 +686,7 @@ text_valid(const char *s, bool allow_nl)
 	return proto_utf8_valid(s, strlen(s));
 }
 
-/* ---- the command line ----------------------------------------------------- */
+/* ---- the command line ---------------------------------------------------- */
 
 /* The getopt_long value of an option. */
 static int
@@ -916,7 +914,7 @@ admin_sub_find(const char *name)
 	return NULL;
 }
 
-/* ---- settings: options, environment, config file --------------------------- */
+/* ---- settings: options, environment, config file ------------------------- */
 
 /* Parses a timeout in whole seconds; returns 0 or -EINVAL. */
 static int
@@ -1089,7 +1087,7 @@ conf_load(struct settings *s, bool explicit)
 	return 0;
 }
 
-/* The first of an option, an environment variable and a config value that is set. */
+/* The first that is set of an option, a variable and a config value. */
 static const char *
 settings_pick(const char *opt, const char *env, const char *conf,
     const char *def)
@@ -1105,7 +1103,7 @@ settings_pick(const char *opt, const char *env, const char *conf,
 	return def;
 }
 
-/* Merges options, environment and config file into s; returns 0 or an exit status. */
+/* Merges options, environment and config file; returns 0 or an exit status. */
 static int
 settings_load(const struct cli *cli, struct settings *s, const char *cmd)
 {
@@ -1159,7 +1157,7 @@ settings_free(struct settings *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* ---- the connection ---------------------------------------------------------- */
+/* ---- the connection ------------------------------------------------------ */
 
 /* Sets up an unconnected client. */
 static void
@@ -1205,7 +1203,7 @@ fd_wait(int fd, short events, int64_t deadline)
 			return -errno;
 		if (n == 0)
 			continue;	/* the loop sees the deadline */
-		return 0;		/* errors show in the next send or recv */
+		return 0;		/* send or recv tells errors */
 	}
 }
 
@@ -1249,7 +1247,8 @@ server_split(const char *server, char **ret_host, char **ret_port)
 	char		*host;
 
 	if (server[0] == '[') {
-		if ((close = strchr(server, ']')) == NULL || close == server + 1)
+		if ((close = strchr(server, ']')) == NULL ||
+		    close == server + 1)
 			return -EINVAL;
 		if (close[1] == ':')
 			port = close + 2;
@@ -1279,7 +1278,7 @@ server_split(const char *server, char **ret_host, char **ret_port)
 	return 0;
 }
 
-/* Connects to pingand over TCP; returns 0 or an exit status after saying why. */
+/* Connects to pingand over TCP; returns 0 or an exit status, said why. */
 static int
 client_connect_tcp(struct client *c, const char *server, const char *cmd)
 {
@@ -1389,7 +1388,7 @@ client_send(struct client *c, const char *buf, size_t len)
 		}
 		buf += n;
 		len -= (size_t)n;
-		deadline = now_ms() + c->timeout_ms;	/* it moves: wait anew */
+		deadline = now_ms() + c->timeout_ms;	/* it moves */
 	}
 	return 0;
 }
@@ -1618,7 +1617,7 @@ client_request(struct client *c, const char *buf, size_t len,
 	return client_fail(c, error, resend_id);
 }
 
-/* ---- checkin ------------------------------------------------------------------- */
+/* ---- checkin ------------------------------------------------------------- */
 
 /* Reads exactly n digits (or min..max when they differ) as a number. */
 static bool
@@ -1695,7 +1694,7 @@ local_time_parse(const char *s, int64_t *ret_ms)
 	return 0;
 }
 
-/* Formats ms as RFC 3339 in the local time zone, e.g. 2026-11-26T21:05:00+08:00. */
+/* Formats ms as local RFC 3339, e.g. 2026-11-26T21:05:00+08:00. */
 static int
 time_format_local(int64_t ms, char *buf, size_t size)
 {
@@ -1929,7 +1928,7 @@ cmd_checkin(struct cli *cli, int argc, char **argv)
 	return rv;
 }
 
-/* ---- ping ----------------------------------------------------------------------- */
+/* ---- ping ---------------------------------------------------------------- */
 
 /* pingan ping: measures one PING round trip. */
 static int
@@ -1984,7 +1983,7 @@ out:
 	return rv;
 }
 
-/* ---- admin ---------------------------------------------------------------------- */
+/* ---- admin --------------------------------------------------------------- */
 
 /* Parses the fields of text ("key=value ..."), as a request of a dummy verb. */
 static int
@@ -1998,7 +1997,7 @@ fields_parse(const char *text, struct proto_request *ret_req)
 	rv = proto_parse_line(sb.buf, sb.len, ret_req);
 	sb_free(&sb);
 	if (rv != 0) {
-		proto_request_free(ret_req);	/* the parser may have grown it */
+		proto_request_free(ret_req);	/* it may hold a buffer */
 		return -EINVAL;
 	}
 	return 0;
@@ -2260,7 +2259,7 @@ admin_build(const struct cli *cli, const struct admin_sub *sub,
 			    "字符 (--%s must be UTF-8 text without control "
 			    "characters)", opt_names[u->id].name,
 			    opt_names[u->id].name);
-		/* Roles and teams, English or Chinese, are the server's to judge. */
+		/* Roles and teams (English or Chinese): the server judges. */
 		if (u->id == OPT_ID) {
 			for (p = val; *p >= '0' && *p <= '9'; p++)
 				;
@@ -2447,7 +2446,7 @@ cmd_admin(struct cli *cli, int argc, char **argv)
 	return admin_run(cli, sub, cmd, argc, argv);
 }
 
-/* ---- help ------------------------------------------------------------------------ */
+/* ---- help ---------------------------------------------------------------- */
 
 /* pingan help [command [subcommand]]: prints help on stdout. */
 static int
@@ -2487,7 +2486,7 @@ main(int argc, char **argv)
 	char			 sbuf[64];
 	int			 rv;
 
-	/* SIGPIPE stays: sends use MSG_NOSIGNAL, and `| head` should end us quietly. */
+	/* SIGPIPE stays: sends use MSG_NOSIGNAL; `| head` ends us quietly. */
 	memset(&cli, 0, sizeof(cli));
 
 	/* Common options may come before the command name. */

@@ -222,11 +222,21 @@ def run(argv, timeout=30, env=None, input=None, preexec=None):
 class Conn:
     """A raw TCP connection to the daemon, read line by line."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=10, greet=True):
+    def __init__(self, port, host="127.0.0.1", timeout=10, greet=True,
+                 rcvbuf=None):
         self.timeout = timeout * SLOW
-        self.sock = socket.create_connection((host, port), timeout=self.timeout)
+        if rcvbuf:
+            # A small receive window makes the server's replies back up.
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(self.timeout)
+            self.sock.connect((host, port))
+        else:
+            self.sock = socket.create_connection((host, port),
+                                                 timeout=self.timeout)
         self.buf = b""
         self.eof = False
+        self.reset = False	# the peer reset the connection
         self.greeting = self.readline() if greet else None
 
     def send(self, data):
@@ -249,6 +259,7 @@ class Conn:
             except socket.timeout:
                 return None
             except (ConnectionResetError, BrokenPipeError):
+                self.reset = True
                 chunk = b""
             if not chunk:
                 self.eof = True
@@ -522,9 +533,9 @@ class Daemon:
     def conn(self, **kw):
         return Conn(self.port, **kw)
 
-    def authed(self, worker="P001", token=None):
+    def authed(self, worker="P001", token=None, **kw):
         """A raw connection that authenticated as worker."""
-        c = Conn(self.port)
+        c = Conn(self.port, **kw)
         r = c.request("AUTH %s %s" % (worker, token or self.creds[worker]))
         if r is None or not r.startswith("OK "):
             c.close()
@@ -667,6 +678,27 @@ def checkin_count(db_path):
     try:
         s = Schema(con)
         return con.execute("SELECT count(*) FROM %s" % s.checkins).fetchone()[0]
+    finally:
+        con.close()
+
+
+def repeated_ids(db_path):
+    """Check-in ids stored more than once (there must be none)."""
+    con = db_connect(db_path)
+    try:
+        s = Schema(con)
+        return [uuid_text(r[0]) for r in con.execute(
+            "SELECT %s FROM %s GROUP BY 1 HAVING count(*) > 1" %
+            (s.uuid, s.checkins))]
+    finally:
+        con.close()
+
+
+def table_rows(db_path, table):
+    """Every row of a table, ordered, for before/after comparisons."""
+    con = db_connect(db_path)
+    try:
+        return con.execute("SELECT * FROM %s ORDER BY 1" % table).fetchall()
     finally:
         con.close()
 

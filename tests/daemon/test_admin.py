@@ -239,11 +239,16 @@ def test_import(d):
                             "13800000001"), "workers imported, roles mapped")
     is_(w.get("W002", {}).get("role"), "grid", "网格员 is grid")
 
+    tables = ("village", "grid", "worker")
+    rows = [h.table_rows(d.db_path, t) for t in tables]
     for what, path in (("villages", villages), ("grids", grids),
                        ("workers", workers)):
         rc, out, err = d.admin("import", what, path)
         is_(rc, 0, "re-import %s" % what, out, err)
     is_(snapshot(d), (v, g, w), "re-importing changes nothing")
+    for t, before in zip(tables, rows):
+        after = h.table_rows(d.db_path, t)
+        is_(after, before, "re-importing leaves table %s as it was" % t)
 
     # English headers in another order, LF, no BOM: updates and additions.
     more = write(os.path.join(d.dir, "more.csv"),
@@ -268,6 +273,7 @@ def test_import(d):
     like(out + err, r"line=3", "the refusal names line 3")
     like(out + err, r"line=4", "and line 4")
     is_(snapshot(d), before, "a CSV with a bad line imports nothing")
+    ok("W101" not in before[2], "(W101, on a good line, was new)")
 
     bad = write(os.path.join(d.dir, "badhdr.csv"), "编号,颜色\nAA,红\n")
     rc, out, err = d.admin("import", "villages", bad)

@@ -120,7 +120,18 @@ def test_errors(d):
     r = c.request("PING " + "x" * 700)
     like(r, r"^ERR line_too_long ", "a long line before AUTH: line_too_long")
     is_(c.request("PING"), "OK PONG", "the connection is usable after it")
+    is_(c.request("PING " + "x" * 507), "OK PONG",
+        "a line of exactly line_max_unauth bytes is read")
+    like(c.request("PING " + "x" * 508), r"^ERR line_too_long ",
+         "one byte more is too long")
+    # A request may arrive a byte at a time, splitting a UTF-8 sequence.
+    c.request("AUTH P001 %s" % d.creds["P001"])
+    i = h.new_id()
+    for b in ("CHECKIN id=%s grid=DK-01 kind=patrol note=东坑\n" % i).encode():
+        c.send(bytes([b]))
+    is_(c.readline(), "OK %s stored" % i, "a request sent byte by byte")
     c.close()
+    before += 1
 
     c = d.authed("P001")
     r = c.request("CHECKIN grid=DK-01 kind=patrol note=" + "a" * 5000)
@@ -171,7 +182,7 @@ def test_errors(d):
          "a latitude out of range"),
         ("CHECKIN grid=DK-01 kind=patrol lat=25.4 lon=abc", "bad_field",
          "a longitude that is not a number"),
-        ("CHECKIN grid=DK-01 kind=patrol lat=25.4", "bad_field",
+        ("CHECKIN grid=DK-01 kind=patrol lat=25.4", "(bad|missing)_field",
          "lat without lon"),
         ("CHECKIN grid=DK-01 kind=patrol note=" + "n" * 1001, "bad_field",
          "a note over note_max"),
@@ -284,8 +295,18 @@ def test_client(d):
                          env=h.clean_env(d.home))
     is_(rc, 0, "options after the command work", err)
 
+    for note in ('引号"与\\反斜杠', "两行\n第二行", "k=v x=y", "  前后空格  ",
+                 "制表\t符", ""):
+        rc, out, err = d.client("checkin", "--grid", "DK-01", "--kind",
+                                "patrol", "--note", note)
+        rows = h.checkin_rows(d.db_path, out.strip()) if rc == 0 else []
+        ok(len(rows) == 1 and rows[0]["_note"] == note,
+           "the client quotes the note %r; stored byte-exact" % note,
+           rc, err, rows and rows[0]["_note"])
+
     rc, out, err = d.client("checkin", "--grid", "XX-99", "--kind", "patrol")
     is_(rc, 1, "an ERR from the server: exit 1")
+    is_(len(err.strip().splitlines()), 1, "a one-line message", err)
     like(err, r"unknown_grid|未知网格|unknown grid",
          "the message says what was wrong")
     is_(out.strip(), "", "nothing on stdout then")
@@ -316,6 +337,66 @@ def test_client(d):
     rc, out, err = h.run(argv[:1] + ["--server", "127.0.0.1:%d" % free] +
                          argv[1:], env=h.clean_env(d.home))
     is_(rc, 3, "no server: exit 3", err)
+
+
+def test_client_config(d):
+    """The client reads ~/.config/pingan/pingan.conf (as tools/run writes it)."""
+    cfgdir = os.path.join(d.home, ".config", "pingan")
+    os.makedirs(cfgdir, exist_ok=True)
+    path = os.path.join(cfgdir, "pingan.conf")
+    with open(path, "w") as f:
+        f.write("# written by tools/run of /somewhere\n"
+                "# (remove the line above to keep your own settings)\n"
+                "server 127.0.0.1:%d\nworker P005\ntoken %s\n"
+                "admin_socket %s\n" % (d.port, d.creds["P005"], d.sock_path))
+    os.chmod(path, 0o600)
+    rc, out, err = h.run([h.PINGAN, "checkin", "--grid", "ZD-01", "--kind",
+                          "patrol", "--note", "配置文件"],
+                         env=h.clean_env(d.home))
+    is_(rc, 0, "pingan with only ~/.config/pingan/pingan.conf", err)
+    rows = h.checkin_rows(d.db_path, out.strip()) if h.UUID_RE.match(
+        out.strip()) else []
+    ok(len(rows) == 1 and rows[0]["_worker"] == "P005",
+       "the check-in is stored as the config's worker", out, err)
+    rc, out, err = h.run([h.PINGAN, "admin", "village-list", "--raw"],
+                         env=h.clean_env(d.home))
+    is_(rc, 0, "pingan admin finds the socket through the config", err)
+    os.unlink(path)
+
+
+def test_reload(d):
+    """SIGHUP applies a reloadable key; the daemon keeps serving."""
+    import signal
+    c = d.authed("P006")
+    d.config["note_max"] = "12"
+    d.write_config()
+    d.proc.send_signal(signal.SIGHUP)
+    big = "十三个字节"  # 15 bytes of UTF-8
+
+    def refused():
+        r = c.request("CHECKIN grid=DK-01 kind=patrol note=%s" % big)
+        return r if r and r.startswith("ERR bad_field") else None
+    r = h.wait_for(refused, 5, step=0.1)
+    like(r, r"^ERR bad_field ", "after SIGHUP the new note_max applies")
+    is_(c.request("PING"), "OK PONG", "and the connection survived SIGHUP")
+    d.config["note_max"] = "1000"
+    d.config["no_such_key"] = "1"
+    d.write_config()
+    d.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    ok(d.alive(), "a bad config on SIGHUP does not stop pingand")
+    like(c.request("CHECKIN grid=DK-01 kind=patrol note=%s" % big),
+         r"^ERR bad_field ", "and is refused whole (note_max stays 12)")
+    del d.config["no_such_key"]
+    d.write_config()
+    d.proc.send_signal(signal.SIGHUP)
+
+    def accepted():
+        r = c.request("CHECKIN grid=DK-01 kind=patrol note=%s" % big)
+        return r if r and r.startswith("OK ") else None
+    like(h.wait_for(accepted, 5, step=0.1), r"^OK \S+ stored$",
+         "a good config on SIGHUP applies again")
+    c.close()
 
 
 def test_busy():
@@ -349,12 +430,23 @@ def test_busy():
     d.cleanup(keep=h.failed() > 0)
 
 
-def test_auth_timeout():
-    d = h.Daemon(demo=False, config={"auth_timeout": 1, "idle_timeout": 2})
+def test_timeouts():
+    d = h.Daemon(demo=True, config={"auth_timeout": 1, "idle_timeout": 3})
     c = d.conn()
+    a = d.authed("P001")
+    t0 = time.monotonic()
     ok(c.closed_by_peer(timeout=5),
        "a connection that does not AUTH is closed after auth_timeout")
+    ok(a.request("PING") == "OK PONG",
+       "an authenticated one is not closed by auth_timeout")
+    t1 = time.monotonic()
+    closed = a.closed_by_peer(timeout=8)
+    idle = time.monotonic() - t1
+    ok(closed and idle >= 2.5,
+       "an idle connection is closed after idle_timeout",
+       "closed %r after %.1fs" % (closed, idle))
     c.close()
+    a.close()
     is_(d.stop(), 0, "SIGTERM: exit 0 (timeout daemon)")
     d.cleanup(keep=h.failed() > 0)
 
@@ -373,6 +465,8 @@ def main():
     test_errors(d)
     test_good_fields(d)
     test_client(d)
+    test_client_config(d)
+    test_reload(d)
     ok(d.alive(), "pingand is still running after all that")
     rc = d.stop()
     is_(rc, 0, "SIGTERM: exit 0")
@@ -380,7 +474,7 @@ def main():
         d.dump_log()
     d.cleanup(keep=h.failed() > 0)
     test_busy()
-    test_auth_timeout()
+    test_timeouts()
 
 
 h.main(main)

@@ -200,8 +200,50 @@ def test_hundred(d):
         "all of them are in the database")
 
 
+def test_backpressure():
+    """Tight limits: the daemon stops reading instead of buffering."""
+    d = h.Daemon(demo=True, config={"pipeline_max": 4, "output_max": 4096,
+                                    "batch_max": 3, "queue_max": 16,
+                                    "conn_max": 64})
+    n_conn, per = 10, 1000
+    sent, results, senders = [], [], []
+    conns = [d.authed("P%03d" % (k + 1), rcvbuf=4096) for k in range(n_conn)]
+    for k, c in enumerate(conns):
+        ids = [h.new_id() for _ in range(per)]
+        sent.append(ids)
+        payload = "".join(checkin_line(x, i) for i, x in enumerate(ids))
+        t = threading.Thread(target=c.send, args=(payload,), daemon=True)
+        t.start()
+        senders.append(t)
+    # Nobody reads for a while: replies pile up (in the kernel first: the
+    # send buffer grows to megabytes before output_max matters).
+    time.sleep(1)
+    ok(d.alive(), "pingand survives 10 peers that do not read")
+    readers = []
+
+    def reader(k):
+        results.append((k, conns[k].readlines(per, timeout=60)))
+    for k in range(n_conn):
+        t = threading.Thread(target=reader, args=(k,), daemon=True)
+        t.start()
+        readers.append(t)
+    for t in readers + senders:
+        t.join(timeout=90 * h.SLOW)
+    good = sum(1 for k, r in results
+               if r == ["OK %s stored" % x for x in sent[k]])
+    is_(good, n_conn, "pipeline_max 4, batch_max 3, queue_max 16: all "
+        "10,000 answered, each connection in its order")
+    for c in conns:
+        c.close()
+    all_ids = {x for ids in sent for x in ids}
+    is_(len(all_ids - h.stored_ids(d.db_path)), 0, "and stored")
+    is_(d.stop(), 0, "SIGTERM: exit 0 (tight limits)")
+    d.cleanup(keep=h.failed() > 0)
+
+
 def main():
-    d = h.Daemon(demo=True)
+    test_backpressure()
+    d = h.Daemon(demo=True, config={"conn_max": 256})
     test_thousand(d)
     test_mixed(d)
     test_auth_pipelined(d)
