@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -61,17 +62,23 @@ conn_pause(struct conn *c, unsigned why)
 	c->paused |= why;
 }
 
-/* Drops a reason to pause; with none left, reads and parses again. */
+/*
+ * Drops a reason to pause; with none left, reads again.  Lines already
+ * buffered are handled even while the server stops (they get their
+ * ERR shutting_down), but not after QUIT.
+ */
 static void
 conn_unpause(struct conn *c, unsigned why)
 {
 	if ((c->paused & why) == 0)
 		return;
 	c->paused &= ~why;
-	if (c->paused == 0 && !c->closed) {
+	if (c->closed)
+		return;
+	if (c->paused == 0)
 		bufferevent_enable(c->bev, EV_READ);
+	if ((c->paused & ~CONN_PAUSE_SHUTDOWN) == 0)
 		conn_process(c);
-	}
 }
 
 /* Adds an empty reply slot at the end of the connection's list. */
@@ -211,7 +218,7 @@ conn_flush(struct conn *c)
 	if (close_after) {
 		/* QUIT or forbidden: send what is queued, then close. */
 		c->close_reason = c->close_reason ? c->close_reason : "quit";
-		conn_pause(c, CONN_PAUSE_SHUTDOWN);
+		conn_pause(c, CONN_PAUSE_CLOSING);
 		while ((p = TAILQ_FIRST(&c->pendings)) != NULL) {
 			if (p->job) {
 				p->job->conn = NULL;
@@ -501,7 +508,7 @@ conn_process(struct conn *c)
 	size_t			 eol_len, avail, limit;
 	char			*buf;
 
-	while (!c->closed && c->paused == 0) {
+	while (!c->closed && (c->paused & ~CONN_PAUSE_SHUTDOWN) == 0) {
 		in = bufferevent_get_input(c->bev);
 		avail = evbuffer_get_length(in);
 		if (c->admin_body) {
@@ -561,7 +568,14 @@ conn_process(struct conn *c)
 static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
-	conn_process(arg);
+	struct conn	*c = arg;
+
+	if (c->draining) {
+		evbuffer_drain(bufferevent_get_input(bev),
+		    evbuffer_get_length(bufferevent_get_input(bev)));
+		return;
+	}
+	conn_process(c);
 }
 
 /* bufferevent write callback: the output drained below its low mark. */
@@ -590,9 +604,13 @@ conn_event_cb(struct bufferevent *bev, short events, void *arg)
 		return;
 	}
 	if (events & BEV_EVENT_EOF) {
+		if (c->draining) {
+			conn_close(c, "shutdown");
+			return;
+		}
 		/* Answer what was sent before the peer stopped sending. */
 		c->eof = true;
-		if (c->paused == 0)
+		if ((c->paused & ~CONN_PAUSE_SHUTDOWN) == 0)
 			conn_process(c);
 		else
 			conn_flush(c);
@@ -797,14 +815,38 @@ conn_resume_queue(struct server *srv)
 	}
 }
 
-/* Stops reading from every connection: the server is stopping. */
+/*
+ * The server is stopping: stops reading from every connection and
+ * answers the lines already read but not yet handled (writes among them
+ * get ERR shutting_down: they were not carried out).
+ */
 void
 conn_shutdown(struct server *srv)
 {
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		conn_pause(c, CONN_PAUSE_SHUTDOWN);
+		conn_process(c);
+	}
+}
+
+/*
+ * Last step of stopping, once every reply is out: sends FIN on every
+ * connection and discards what peers still send until they close, so
+ * that closing does not reset a connection whose replies are unread.
+ */
+void
+conn_shutdown_write(struct server *srv)
+{
 	struct conn	*c;
 
-	TAILQ_FOREACH(c, &srv->conns, entry)
-		conn_pause(c, CONN_PAUSE_SHUTDOWN);
+	TAILQ_FOREACH(c, &srv->conns, entry) {
+		c->draining = true;
+		(void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
+		bufferevent_enable(c->bev, EV_READ);
+	}
 }
 
 /* Tells whether every reply has been handed to the kernel. */

@@ -26,6 +26,7 @@
 static struct server	 server;
 static struct event	*main_drain_timer;
 static struct timespec	 main_stop_deadline;
+static bool		 main_fin_sent;
 
 /* Prints the usage text to f. */
 static void
@@ -65,7 +66,19 @@ main_reap(evutil_socket_t fd, short events, void *arg)
 	conn_reap(arg);
 }
 
-/* During shutdown: ends the loop once all replies are out, or time is up. */
+/* Tells whether a monotonic time has reached a deadline. */
+static bool
+main_timespec_passed(const struct timespec *now, const struct timespec *dl)
+{
+	return now->tv_sec > dl->tv_sec || (now->tv_sec == dl->tv_sec &&
+	    now->tv_nsec >= dl->tv_nsec);
+}
+
+/*
+ * During shutdown: once every reply is out, half-closes all connections
+ * and ends the loop when peers have closed (at most a second later), or
+ * when shutdown_timeout has passed with replies still unsent.
+ */
 static void
 main_drain(evutil_socket_t fd, short events, void *arg)
 {
@@ -74,15 +87,21 @@ main_drain(evutil_socket_t fd, short events, void *arg)
 	struct timeval	 tv = { 0, 10 * 1000 };
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (writer_queued(srv->writer) == 0 && conn_all_flushed(srv)) {
-		event_base_loopexit(srv->base, NULL);
-		return;
-	}
-	if (now.tv_sec > main_stop_deadline.tv_sec ||
-	    (now.tv_sec == main_stop_deadline.tv_sec &&
-	    now.tv_nsec >= main_stop_deadline.tv_nsec)) {
-		log_warn("shutdown: replies still unsent after %d s; "
-		    "exiting anyway", srv->cfg->shutdown_timeout);
+	if (!main_fin_sent) {
+		if (writer_queued(srv->writer) == 0 && conn_all_flushed(srv)) {
+			/* Every reply is out: FIN, then wait for peers' EOF. */
+			conn_shutdown_write(srv);
+			main_fin_sent = true;
+			main_stop_deadline = now;
+			main_stop_deadline.tv_sec += 1;
+		} else if (main_timespec_passed(&now, &main_stop_deadline)) {
+			log_warn("shutdown: replies still unsent after %d s; "
+			    "exiting anyway", srv->cfg->shutdown_timeout);
+			event_base_loopexit(srv->base, NULL);
+			return;
+		}
+	} else if (srv->nconns == 0 ||
+	    main_timespec_passed(&now, &main_stop_deadline)) {
 		event_base_loopexit(srv->base, NULL);
 		return;
 	}
@@ -219,6 +238,7 @@ main(int argc, char *argv[])
 		path = MAIN_DEFAULT_CONFIG;
 	if (path && config_load(&cfg, path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
+		config_free(&cfg);
 		return 1;
 	}
 	if (check) {
@@ -284,6 +304,8 @@ main(int argc, char *argv[])
 	event_base_dispatch(srv->base);
 
 	/* Stopped: every reply that could be sent has been sent. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	listener_stop(srv);
 	writer_stop(srv->writer);
 	while (!TAILQ_EMPTY(&srv->conns))

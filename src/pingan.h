@@ -311,6 +311,7 @@ enum conn_kind {
 #define CONN_PAUSE_QUEUE	0x04	/* the writer's queue is full */
 #define CONN_PAUSE_AUTH		0x08	/* a failed AUTH is being delayed */
 #define CONN_PAUSE_SHUTDOWN	0x10	/* the server is stopping */
+#define CONN_PAUSE_CLOSING	0x20	/* QUIT or forbidden: closing */
 
 /* One request's slot in the ordered list of replies of a connection. */
 struct pending {
@@ -334,6 +335,7 @@ struct conn {
 	char			 peer[PINGAN_PEER_MAX];
 	bool			 closed;
 	bool			 eof;		/* peer finished sending */
+	bool			 draining;	/* shutdown: discard until EOF */
 	bool			 discarding;	/* inside an over-long line */
 	unsigned		 paused;	/* CONN_PAUSE_* bits */
 	bool			 authed;
@@ -523,6 +525,7 @@ void	 conn_reap(struct server *);
 void	 conn_jobs_done(struct server *, struct wjob_list *);
 void	 conn_resume_queue(struct server *);
 void	 conn_shutdown(struct server *);
+void	 conn_shutdown_write(struct server *);
 bool	 conn_all_flushed(struct server *);
 
 /* demo.c */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -53,6 +54,7 @@ struct store {
 };
 
 static int	store_ids_recover(struct store *);
+static int	store_ids_open_file(struct store *, const char *);
 static int	store_step_db(struct store *, sqlite3 *, sqlite3_stmt *,
 		    const char *);
 
@@ -384,13 +386,17 @@ fail:
 	return -EIO;
 }
 
-/* Opens the id index beside the database and brings it up to date. */
+/*
+ * Opens the id index beside the database and brings it up to date.  An
+ * index that cannot be used (a damaged file) is removed and rebuilt: it
+ * holds nothing the database does not.
+ */
 static int
 store_ids_open(struct store *st, const char *path)
 {
-	char		 ids_path[4096];
-	const char	*why = NULL;
-	int64_t		 mark = 0;
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	char		 ids_path[4096], f[4200];
+	size_t		 i;
 	int		 r;
 
 	if ((size_t)snprintf(ids_path, sizeof(ids_path), "%s.ids", path) >=
@@ -398,6 +404,37 @@ store_ids_open(struct store *st, const char *path)
 		snprintf(st->errmsg, sizeof(st->errmsg), "path too long");
 		return -ENAMETOOLONG;
 	}
+	if ((r = store_ids_open_file(st, ids_path)) == 0)
+		return 0;
+	log_warn("store: id index %s: %s; removing it to rebuild it", ids_path,
+	    st->errmsg);
+	if (st->ids) {
+		sqlite3_finalize(st->ids_insert);
+		sqlite3_finalize(st->ids_delete);
+		sqlite3_finalize(st->ids_mark_update);
+		st->ids_insert = st->ids_delete = st->ids_mark_update = NULL;
+		sqlite3_close(st->ids);
+		st->ids = NULL;
+	}
+	for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		snprintf(f, sizeof(f), "%s%s", ids_path, suffixes[i]);
+		if (unlink(f) != 0 && errno != ENOENT) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "cannot remove %.200s: %s", f, strerror(errno));
+			return -errno;
+		}
+	}
+	return store_ids_open_file(st, ids_path);
+}
+
+/* Opens one id index file, checks it and catches it up. */
+static int
+store_ids_open_file(struct store *st, const char *ids_path)
+{
+	const char	*why = NULL;
+	int64_t		 mark = 0;
+	int		 r;
+
 	if (sqlite3_open_v2(ids_path, &st->ids, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "%.200s: %.50s",

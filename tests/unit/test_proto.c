@@ -19,12 +19,18 @@ parse(struct proto_request *req, const char *line)
 static int
 checkin(const char *line, struct checkin *ck, const char **what)
 {
+	static char		what_copy[64];
 	struct proto_request	req = { 0 };
 	int			r;
 
 	*what = NULL;
 	if ((r = proto_parse_line(line, strlen(line), &req)) == 0)
 		r = proto_checkin_parse(&req, 20, ck, what);
+	if (*what) {
+		/* it points into the request, which is freed below */
+		snprintf(what_copy, sizeof(what_copy), "%s", *what);
+		*what = what_copy;
+	}
 	proto_request_free(&req);
 	return r;
 }

@@ -16,8 +16,8 @@ test_village(struct village *v, int64_t id, const char *code, const char *name)
 {
 	memset(v, 0, sizeof(*v));
 	v->id = id;
-	strcpy(v->code, code);
-	strcpy(v->name, name);
+	snprintf(v->code, sizeof(v->code), "%s", code);
+	snprintf(v->name, sizeof(v->name), "%s", name);
 }
 
 /* Fills a grid. */
@@ -27,8 +27,8 @@ test_grid(struct grid *g, int64_t id, int64_t village_id, const char *code)
 	memset(g, 0, sizeof(*g));
 	g->id = id;
 	g->village_id = village_id;
-	strcpy(g->code, code);
-	strcpy(g->name, code);
+	snprintf(g->code, sizeof(g->code), "%s", code);
+	snprintf(g->name, sizeof(g->name), "%s", code);
 }
 
 /* Fills a worker. */
@@ -38,8 +38,8 @@ test_worker(struct worker *w, int64_t id, const char *code,
 {
 	memset(w, 0, sizeof(*w));
 	w->id = id;
-	strcpy(w->code, code);
-	strcpy(w->name, "张三");
+	snprintf(w->code, sizeof(w->code), "%s", code);
+	snprintf(w->name, sizeof(w->name), "%s", "张三");
 	w->role = role;
 	w->disabled = disabled;
 }
