@@ -4,8 +4,14 @@
  * One table below names every key with its type, bounds, default and
  * whether SIGHUP may change it; nothing else in this file knows a key by
  * name.  The file is `key value` per line, `#` comments, values optionally
- * in double quotes.  Parsing is a pure function on (buf, len) and changes
- * nothing unless the whole buffer is good.
+ * in double quotes.  Parsing is a pure function on (buf, len) (but for a
+ * look at /usr/share/zoneinfo) and changes nothing unless the whole buffer
+ * is good.
+ *
+ * A key may be set once per file, except a list key (`window`): each of
+ * its lines adds one entry, its value runs to the end of the line (blanks
+ * included), and the first of its lines in a file replaces the list that
+ * an earlier parse left.
  */
 
 #include <sys/stat.h>
@@ -32,6 +38,9 @@ enum config_type {
 	CONFIG_INT,		/* decimal, min..max */
 	CONFIG_MODE,		/* octal permission bits, min..max */
 	CONFIG_ENUM,		/* one of names[], stored as its value */
+	CONFIG_TIMEZONE,	/* a time zone of this host, as a string */
+	CONFIG_MINUTES,		/* a time of day HH:MM, stored as minutes */
+	CONFIG_WINDOWS,		/* a list of struct window, a line each */
 };
 
 struct config_name {
@@ -48,6 +57,7 @@ struct config_key {
 	int				 def;
 	const char			*def_str;
 	const struct config_name	*names;
+	size_t				 count_offset;	/* of a list's count */
 	bool				 reload;
 };
 
@@ -90,6 +100,18 @@ static const struct config_name config_log_names[] = {
 #define CONFIG_KEY_ENUM(f, d, n, r)					\
 	{ .name = #f, .type = CONFIG_ENUM, .offset = CONFIG_FIELD(f, int),	\
 	    .def = (d), .names = (n), .reload = (r) }
+#define CONFIG_KEY_TIMEZONE(f, d, r)					\
+	{ .name = #f, .type = CONFIG_TIMEZONE,				\
+	    .offset = CONFIG_FIELD(f, char *), .def_str = (d), .reload = (r) }
+#define CONFIG_KEY_MINUTES(f, d, r)					\
+	{ .name = #f, .type = CONFIG_MINUTES,				\
+	    .offset = CONFIG_FIELD(f, int), .min = 0, .max = 24 * 60,	\
+	    .def = (d), .reload = (r) }
+/* A list key: field f (an array of struct window) counted by n ## f. */
+#define CONFIG_KEY_WINDOWS(name_, f, r)					\
+	{ .name = (name_), .type = CONFIG_WINDOWS,			\
+	    .offset = CONFIG_FIELD(f, struct window *),			\
+	    .count_offset = CONFIG_FIELD(n ## f, int), .reload = (r) }
 
 /* Every key of the file; conf/pingand.conf documents them in this order. */
 static const struct config_key config_keys[] = {
@@ -125,6 +147,13 @@ static const struct config_key config_keys[] = {
 
 	/* logging */
 	CONFIG_KEY_ENUM(log_level, LOG_LEVEL_INFO, config_log_names, true),
+
+	/* field work */
+	CONFIG_KEY_TIMEZONE(timezone, "Asia/Shanghai", false),
+	CONFIG_KEY_MINUTES(screening_cutoff, 18 * 60, true),
+	CONFIG_KEY_MINUTES(duty_cutoff, 9 * 60, true),
+	CONFIG_KEY_INT(patrol_max_hours, 12, 1, 72, true),
+	CONFIG_KEY_WINDOWS("window", windows, true),
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -170,11 +199,47 @@ config_str_value(const struct config *cfg, const struct config_key *k)
 	return (*(char *const *)((const char *)cfg + k->offset));
 }
 
+/* Returns the address of the count of the list that key k describes. */
+static int *
+config_count_field(struct config *cfg, const struct config_key *k)
+{
+	return ((int *)((char *)cfg + k->count_offset));
+}
+
+/* Returns the count of entries of the list of cfg that key k describes. */
+static int
+config_count_value(const struct config *cfg, const struct config_key *k)
+{
+	return (*(const int *)((const char *)cfg + k->count_offset));
+}
+
+/* Returns the windows of cfg that list key k describes. */
+static struct window *
+config_windows_field(struct config *cfg, const struct config_key *k)
+{
+	return ((struct window *)((char *)cfg + k->offset));
+}
+
+/* Returns the windows of cfg that list key k describes, read-only. */
+static const struct window *
+config_windows_value(const struct config *cfg, const struct config_key *k)
+{
+	return ((const struct window *)((const char *)cfg + k->offset));
+}
+
 /* Returns true if key k holds a string rather than an int. */
 static bool
 config_is_string(const struct config_key *k)
 {
-	return (k->type == CONFIG_STRING || k->type == CONFIG_ADDRESS);
+	return (k->type == CONFIG_STRING || k->type == CONFIG_ADDRESS ||
+	    k->type == CONFIG_TIMEZONE);
+}
+
+/* Returns true if key k is a list: it may repeat, a line per entry. */
+static bool
+config_is_list(const struct config_key *k)
+{
+	return (k->type == CONFIG_WINDOWS);
 }
 
 /* Writes `fname:line: message` into the caller's error buffer. */
@@ -320,6 +385,12 @@ config_set_string(struct config_parser *p, const struct config_key *k,
 		config_error(p, "empty value for '%s'", k->name);
 		return (-EINVAL);
 	}
+	if (k->type == CONFIG_TIMEZONE && !calendar_timezone_valid(val)) {
+		config_error(p, "'%s' needs a time zone of this host, such as "
+		    "Asia/Shanghai (see /usr/share/zoneinfo), not '%s'",
+		    k->name, config_quote(q, sizeof q, val, vallen));
+		return (-EINVAL);
+	}
 	if ((s = strdup(val)) == NULL) {
 		config_error(p, "out of memory");
 		return (-ENOMEM);
@@ -385,6 +456,51 @@ config_set_enum(struct config_parser *p, const struct config_key *k,
 	return (-EINVAL);
 }
 
+/* Reads a time of day HH:MM (00:00..24:00) as minutes after midnight. */
+static int
+config_set_minutes(struct config_parser *p, const struct config_key *k,
+    const char *val, size_t vallen)
+{
+	char	 q[CONFIG_QUOTE_MAX * 4 + 8];
+	int	 m;
+
+	if (calendar_minutes_parse(val, &m) != 0 || m < k->min || m > k->max) {
+		config_error(p, "'%s' needs a time of day HH:MM, 00:00..24:00, "
+		    "not '%s'", k->name,
+		    config_quote(q, sizeof q, val, vallen));
+		return (-EINVAL);
+	}
+	*config_int_field(&p->next, k) = m;
+	return (0);
+}
+
+/*
+ * Adds one window to the list of key k; the first line of the key in this
+ * parse starts the list afresh.
+ */
+static int
+config_set_window(struct config_parser *p, int idx, const char *val)
+{
+	const struct config_key	*k = &config_keys[idx];
+	struct window		*list = config_windows_field(&p->next, k);
+	int			*n = config_count_field(&p->next, k);
+	char			 err[256];
+
+	if (p->seen[idx] == 0)
+		*n = 0;
+	if (*n == CONFIG_WINDOWS_MAX) {
+		config_error(p, "too many '%s' lines (at most %d)", k->name,
+		    CONFIG_WINDOWS_MAX);
+		return (-EINVAL);
+	}
+	if (calendar_window_parse(val, &list[*n], err, sizeof err) != 0) {
+		config_error(p, "'%s': %s", k->name, err);
+		return (-EINVAL);
+	}
+	(*n)++;
+	return (0);
+}
+
 /* Checks val against key k and stores it into the parser's result. */
 static int
 config_set(struct config_parser *p, int idx, const char *val, size_t vallen)
@@ -394,14 +510,31 @@ config_set(struct config_parser *p, int idx, const char *val, size_t vallen)
 	switch (k->type) {
 	case CONFIG_STRING:
 	case CONFIG_ADDRESS:
+	case CONFIG_TIMEZONE:
 		return (config_set_string(p, k, val, vallen));
 	case CONFIG_INT:
 	case CONFIG_MODE:
 		return (config_set_number(p, k, val, vallen));
 	case CONFIG_ENUM:
 		return (config_set_enum(p, k, val, vallen));
+	case CONFIG_MINUTES:
+		return (config_set_minutes(p, k, val, vallen));
+	case CONFIG_WINDOWS:
+		return (config_set_window(p, idx, val));
 	}
 	return (-EINVAL);
+}
+
+/*
+ * Returns true if the blank at line[i] ends an unquoted value that may
+ * hold blanks: only blanks, or blanks and a comment, follow it.
+ */
+static bool
+config_is_value_end(const char *line, size_t len, size_t i)
+{
+	while (i < len && config_is_blank(line[i]))
+		i++;
+	return (i == len || line[i] == '#');
 }
 
 /*
@@ -414,7 +547,7 @@ config_parse_line(struct config_parser *p, const char *line, size_t len)
 	char		 val[CONFIG_LINE_MAX + 1], q[CONFIG_QUOTE_MAX * 4 + 8];
 	const char	*key, *name;
 	size_t		 i = 0, keylen, vallen = 0;
-	bool		 quoted = false;
+	bool		 quoted = false, whole;
 	int		 idx, error;
 
 	for (i = 0; i < len; i++) {
@@ -446,7 +579,8 @@ config_parse_line(struct config_parser *p, const char *line, size_t len)
 		return (-EINVAL);
 	}
 	name = config_keys[idx].name;
-	if (p->seen[idx] != 0) {
+	whole = config_is_list(&config_keys[idx]);
+	if (p->seen[idx] != 0 && !whole) {
 		config_error(p, "duplicate key '%s' (first set on line %d)",
 		    name, p->seen[idx]);
 		return (-EINVAL);
@@ -484,7 +618,11 @@ config_parse_line(struct config_parser *p, const char *line, size_t len)
 		}
 		i++;
 	} else {
-		for (; i < len && !config_is_blank(line[i]); i++) {
+		/* A list's value runs to the end of the line or a comment. */
+		for (; i < len; i++) {
+			if (config_is_blank(line[i]) &&
+			    (!whole || config_is_value_end(line, len, i)))
+				break;
 			if (line[i] == '"') {
 				config_error(p, "stray '\"' in value of '%s' "
 				    "(quote the whole value)", name);
@@ -513,7 +651,8 @@ config_parse_line(struct config_parser *p, const char *line, size_t len)
 	/* Only a key that was set owns a new string in p->next. */
 	if ((error = config_set(p, idx, val, vallen)) != 0)
 		return (error);
-	p->seen[idx] = p->lineno;
+	if (p->seen[idx] == 0)
+		p->seen[idx] = p->lineno;
 	return (0);
 }
 
@@ -547,7 +686,9 @@ config_defaults(struct config *cfg)
 				abort();
 			}
 			*config_str_field(cfg, k) = s;
-		} else
+		} else if (config_is_list(k))
+			*config_count_field(cfg, k) = 0;
+		else
 			*config_int_field(cfg, k) = k->def;
 	}
 }
@@ -672,10 +813,50 @@ config_free(struct config *cfg)
 	}
 }
 
+/* Returns true if two windows are the same, whatever their unused bytes. */
+static bool
+config_window_equal(const struct window *a, const struct window *b)
+{
+	int	 i;
+
+	if (a->type != b->type || a->from_min != b->from_min ||
+	    a->to_min != b->to_min || a->season_from != b->season_from ||
+	    a->season_to != b->season_to || a->nvillages != b->nvillages)
+		return (false);
+	for (i = 0; i < a->nvillages; i++) {
+		if (strcmp(a->villages[i], b->villages[i]) != 0)
+			return (false);
+	}
+	return (true);
+}
+
+/* Copies the list of key k from src into dst; returns true if it changed. */
+static bool
+config_reload_list(struct config *dst, const struct config *src,
+    const struct config_key *k)
+{
+	const struct window	*s = config_windows_value(src, k);
+	struct window		*d = config_windows_field(dst, k);
+	int			 n = config_count_value(src, k), i;
+
+	if (n == config_count_value(dst, k)) {
+		for (i = 0; i < n; i++) {
+			if (!config_window_equal(&d[i], &s[i]))
+				break;
+		}
+		if (i == n)
+			return (false);
+	}
+	if (n > 0)
+		memcpy(d, s, (size_t)n * sizeof *d);
+	*config_count_field(dst, k) = n;
+	return (true);
+}
+
 /*
  * Copies the keys that SIGHUP may change from src into dst; returns how
- * many values changed, or -ENOMEM (with dst partly updated) if a string
- * could not be copied.
+ * many values changed (a list counts once), or -ENOMEM (with dst partly
+ * updated) if a string could not be copied.
  */
 int
 config_reload(struct config *dst, const struct config *src)
@@ -690,6 +871,11 @@ config_reload(struct config *dst, const struct config *src)
 		k = &config_keys[i];
 		if (!k->reload)
 			continue;
+		if (config_is_list(k)) {
+			if (config_reload_list(dst, src, k))
+				changed++;
+			continue;
+		}
 		if (!config_is_string(k)) {
 			if (config_int_value(dst, k) == config_int_value(src, k))
 				continue;

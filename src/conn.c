@@ -34,8 +34,10 @@ static void	conn_flush(struct conn *);
 static const char conn_help[] =
     "OK 命令 (commands): AUTH <worker> <token> | CHECKIN grid=<code> "
     "kind=<kind> [id=<uuid>] [at=<time>] [lat=<deg> lon=<deg>] "
-    "[note=\"...\"] | PING | HELP | QUIT; kinds: patrol screening duty "
-    "visit mediation other; see docs/PROTOCOL.md";
+    "[note=\"...\"] | PATROL-START | PATROL-POINT | PATROL-END | "
+    "SCREENING | DUTY-ON | DUTY-OFF | SUMMARY | PING | HELP | QUIT; "
+    "kinds: patrol screening duty visit mediation other; "
+    "see docs/PROTOCOL.md";
 
 static const char conn_admin_help[] =
     "OK 管理命令 (admin commands): VILLAGE-ADD VILLAGE-LIST GRID-ADD "
@@ -312,6 +314,172 @@ conn_auth_timeout(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
+ * Returns the worker a connection acts for, or NULL after answering: the
+ * connection is not authenticated (auth_required), or its worker was
+ * disabled or its token revoked since (forbidden, and the connection is
+ * closed after the reply).
+ */
+static const struct worker *
+conn_sender(struct conn *c)
+{
+	const struct worker	*w;
+	struct pending		*p;
+
+	if (!c->authed) {
+		conn_reply_err(c, PROTO_ERR_AUTH_REQUIRED, NULL);
+		return NULL;
+	}
+	w = roster_worker_by_id(c->srv->roster, c->worker_id);
+	if (w == NULL || w->disabled ||
+	    !roster_credential_active(c->srv->roster, c->cred_id)) {
+		c->close_reason = "credential revoked or worker disabled";
+		if ((p = conn_pending_new(c)) != NULL) {
+			conn_pending_err(p, PROTO_ERR_FORBIDDEN, NULL);
+			p->close_after = true;
+		}
+		return NULL;
+	}
+	return w;
+}
+
+/* Allocates a job for the writer or reader with its reply slot. */
+static struct wjob *
+conn_job_new(struct conn *c, enum wjob_type type)
+{
+	struct wjob	*job;
+	struct pending	*p;
+
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return NULL;
+	if ((p = conn_pending_new(c)) == NULL) {
+		free(job);
+		return NULL;
+	}
+	job->type = type;
+	job->conn = c;
+	job->pending = p;
+	p->job = job;
+	return job;
+}
+
+/*
+ * Checks a field-work request (patrol, screening, duty) against the
+ * roster, the sender's role and the clock, and hands it to the writer.
+ */
+static void
+conn_field(struct conn *c, const struct proto_request *req)
+{
+	const struct worker	*w;
+	struct field_record	*rec;
+	struct wjob		*job;
+	const char		*what = NULL;
+	int			 r;
+
+	if ((w = conn_sender(c)) == NULL)
+		return;
+	if ((rec = malloc(sizeof(*rec))) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	if ((r = field_parse(req, c->srv->roster, w, c->srv->cfg,
+	    conn_now_ms(), rec, &what)) != 0) {
+		free(rec);
+		conn_reply_err(c, (enum proto_err)-r, what);
+		return;
+	}
+	if (c->srv->shutting_down) {
+		field_record_free(rec);
+		free(rec);
+		conn_reply_err(c, PROTO_ERR_SHUTTING_DOWN, NULL);
+		return;
+	}
+	snprintf(rec->peer, sizeof(rec->peer), "%s", c->peer);
+	if ((job = conn_job_new(c, WJOB_FIELD)) == NULL) {
+		field_record_free(rec);
+		free(rec);
+		conn_close(c, "out of memory");
+		return;
+	}
+	job->field = rec;
+	writer_submit(c->srv->writer, job);
+}
+
+/*
+ * SUMMARY: supervisors only; parses the days and the village and hands
+ * the work to the reader thread.
+ */
+static void
+conn_summary(struct conn *c, const struct proto_request *req)
+{
+	const struct config	*cfg = c->srv->cfg;
+	const struct worker	*w;
+	struct summary_params	*sp;
+	struct wjob		*job;
+	const char		*day, *from, *to, *village;
+	bool			 bad;
+	int			 i;
+
+	if ((w = conn_sender(c)) == NULL)
+		return;
+	if (w->role != WORKER_ROLE_SUPERVISOR && w->role != WORKER_ROLE_ADMIN) {
+		conn_reply_err(c, PROTO_ERR_FORBIDDEN, "supervisors only");
+		return;
+	}
+	for (i = 0; i < req->nfields; i++)
+		if (strcmp(req->fields[i].key, "day") != 0 &&
+		    strcmp(req->fields[i].key, "from") != 0 &&
+		    strcmp(req->fields[i].key, "to") != 0 &&
+		    strcmp(req->fields[i].key, "village") != 0) {
+			conn_reply_err(c, PROTO_ERR_BAD_FIELD,
+			    req->fields[i].key);
+			return;
+		}
+	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	day = proto_field(req, "day");
+	from = proto_field(req, "from");
+	to = proto_field(req, "to");
+	village = proto_field(req, "village");
+	sp->now_ms = conn_now_ms();
+	sp->from = sp->to = calendar_day_of(sp->now_ms);
+	bad = false;
+	if (day) {
+		bad = from || to || calendar_day_parse(day, &sp->from) != 0;
+		sp->to = sp->from;
+	} else if (from || to)
+		bad = !from || !to || calendar_day_parse(from, &sp->from) != 0 ||
+		    calendar_day_parse(to, &sp->to) != 0;
+	if (bad || sp->to < sp->from || sp->to - sp->from > 3660) {
+		free(sp);
+		conn_reply_err(c, PROTO_ERR_BAD_TIME, "day, or from and to");
+		return;
+	}
+	if (village) {
+		if (roster_village_by_code(c->srv->roster, village) == NULL) {
+			free(sp);
+			conn_reply_err(c, PROTO_ERR_UNKNOWN_VILLAGE, village);
+			return;
+		}
+		snprintf(sp->village, sizeof(sp->village), "%s", village);
+	}
+	sp->screening_cutoff = cfg->screening_cutoff;
+	sp->duty_cutoff = cfg->duty_cutoff;
+	sp->patrol_max_hours = cfg->patrol_max_hours;
+	sp->nwindows = cfg->nwindows;
+	memcpy(sp->windows, cfg->windows, sizeof(sp->windows[0]) *
+	    (size_t)cfg->nwindows);
+	if ((job = conn_job_new(c, WJOB_SUMMARY)) == NULL) {
+		free(sp);
+		conn_close(c, "out of memory");
+		return;
+	}
+	job->summary = sp;
+	writer_read_submit(c->srv->writer, job);
+}
+
+/*
  * Checks a CHECKIN against the roster and the clock, and hands it to the
  * writer; its reply waits for the commit.
  */
@@ -328,20 +496,8 @@ conn_checkin(struct conn *c, const struct proto_request *req)
 	int64_t			 now;
 	int			 r;
 
-	if (!c->authed) {
-		conn_reply_err(c, PROTO_ERR_AUTH_REQUIRED, NULL);
+	if ((w = conn_sender(c)) == NULL)
 		return;
-	}
-	w = roster_worker_by_id(c->srv->roster, c->worker_id);
-	if (w == NULL || w->disabled ||
-	    !roster_credential_active(c->srv->roster, c->cred_id)) {
-		c->close_reason = "credential revoked or worker disabled";
-		if ((p = conn_pending_new(c)) != NULL) {
-			conn_pending_err(p, PROTO_ERR_FORBIDDEN, NULL);
-			p->close_after = true;
-		}
-		return;
-	}
 	if ((r = proto_checkin_parse(req, cfg->note_max, &ck, &what)) != 0) {
 		conn_reply_err(c, (enum proto_err)-r, what);
 		return;
@@ -488,6 +644,17 @@ conn_line(struct conn *c, const char *line, size_t len)
 		break;
 	case PROTO_CMD_CHECKIN:
 		conn_checkin(c, req);
+		break;
+	case PROTO_CMD_PATROL_START:
+	case PROTO_CMD_PATROL_POINT:
+	case PROTO_CMD_PATROL_END:
+	case PROTO_CMD_SCREENING:
+	case PROTO_CMD_DUTY_ON:
+	case PROTO_CMD_DUTY_OFF:
+		conn_field(c, req);
+		break;
+	case PROTO_CMD_SUMMARY:
+		conn_summary(c, req);
 		break;
 	default:
 		conn_reply_err(c, PROTO_ERR_UNKNOWN_COMMAND, req->args[0]);
@@ -752,6 +919,31 @@ conn_checkin_reply(struct wjob *job)
 	}
 }
 
+/* Builds the reply of a finished field-work job. */
+static void
+conn_field_reply(struct wjob *job)
+{
+	char	id[PINGAN_UUID_STRLEN + 1];
+
+	proto_uuid_format(job->field->uuid, id);
+	switch (job->result) {
+	case STORE_STORED:
+		conn_pending_set(job->pending, "OK %s %s", id,
+		    field_verb_done(job->field->verb));
+		break;
+	case STORE_DUPLICATE:
+		conn_pending_set(job->pending, "OK %s duplicate", id);
+		break;
+	case STORE_REFUSED:
+		conn_pending_err(job->pending, job->err,
+		    job->detail[0] ? job->detail : NULL);
+		break;
+	default:
+		conn_pending_err(job->pending, PROTO_ERR_STORAGE, NULL);
+		break;
+	}
+}
+
 /*
  * Runs on the loop with jobs the writer finished: fills their reply
  * slots, swaps in a new roster, flushes each connection once.
@@ -776,6 +968,11 @@ conn_jobs_done(struct server *srv, struct wjob_list *jobs)
 			job->pending->job = NULL;
 			if (job->type == WJOB_CHECKIN) {
 				conn_checkin_reply(job);
+			} else if (job->type == WJOB_FIELD) {
+				conn_field_reply(job);
+			} else if (job->type == WJOB_SUMMARY && job->reply) {
+				conn_pending_set(job->pending, "OK %s",
+				    job->reply);
 			} else if (job->reply) {
 				job->pending->reply = job->reply;
 				job->pending->len = strlen(job->reply);

@@ -83,11 +83,21 @@ static const struct demo_worker demo_workers[] = {
 	{ "M001", "陈玉兰", WORKER_ROLE_MEDIATOR, WORKER_TEAM_NONE, NULL },
 	{ "M002", "刘德福", WORKER_ROLE_MEDIATOR, WORKER_TEAM_NONE, NULL },
 	{ "S001", "黄振华", WORKER_ROLE_SUPERVISOR, WORKER_TEAM_NONE, NULL },
+	/* duty staff: the town's 综治中心 and each village's station */
+	{ "D000", "钟丽华", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, NULL },
+	{ "D001", "赖小平", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, "ZD" },
+	{ "D002", "黄桂英", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, "DK" },
+	{ "D003", "李春来", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, "CJ" },
+	{ "D004", "何秀珍", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, "HZ" },
+	{ "D005", "曾宪文", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, "TX" },
+	{ "D006", "刘冬梅", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, "HP" },
+	{ "D007", "邱志明", WORKER_ROLE_DUTY, WORKER_TEAM_NONE, "XH" },
 };
 #define DEMO_NWORKERS	(sizeof(demo_workers) / sizeof(demo_workers[0]))
 
 /* The logins printed on the terminal; the file holds them all. */
-static const char *demo_shown[] = { "P001", "G001", "M001", "S001" };
+static const char *demo_shown[] = { "P001", "G001", "D000", "M001",
+    "S001" };
 
 /* Writes the credentials to a new temporary file next to credfile. */
 static int

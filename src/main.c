@@ -253,6 +253,8 @@ main(int argc, char *argv[])
 	else
 		cfg.log_level += verbose;
 	log_init(cfg.log_level, true);
+	if (calendar_set_timezone(cfg.timezone) != 0)
+		fatalx("timezone '%s': unknown time zone", cfg.timezone);
 	if (path == NULL)
 		log_info("no configuration file; using built-in defaults");
 

@@ -40,6 +40,34 @@ enum config_sync {
 	CONFIG_SYNC_EXTRA = 3,
 };
 
+/* Patrol types (巡逻类型). */
+enum patrol_type {
+	PATROL_SECURITY = 0,		/* 治安巡防: key-hour public security */
+	PATROL_FOREST_FIRE,		/* 森林防火巡逻 */
+	PATROL_TYPE__COUNT,
+};
+
+#define WINDOW_VILLAGES_MAX 64
+
+/*
+ * A key-hour window that patrols must cover (config key `window`), e.g.
+ * "security 20:00-24:00 all" or "forest_fire 08:00-18:00 03-01..04-30
+ * DK,CJ".  Minutes are from local midnight of the window's day; to_min may
+ * exceed 1440 (the window ends the next day).  season_from/to are MMDD
+ * (0 = every day); a season may wrap the year end (11-01..02-28).
+ */
+struct window {
+	enum patrol_type type;
+	int		 from_min;
+	int		 to_min;
+	int		 season_from;
+	int		 season_to;
+	int		 nvillages;	/* 0 = every village */
+	char		 villages[WINDOW_VILLAGES_MAX][PINGAN_CODE_MAX + 1];
+};
+
+#define CONFIG_WINDOWS_MAX 32
+
 /* The daemon's configuration; see conf/pingand.conf for every key. */
 struct config {
 	char	*listen;		/* address to listen on */
@@ -64,6 +92,13 @@ struct config {
 	int	 synchronous;		/* enum config_sync */
 	int	 checkpoint_pages;	/* WAL auto-checkpoint, pages */
 	int	 log_level;		/* enum log_level */
+	/* field work */
+	char	*timezone;		/* the town's, e.g. "Asia/Shanghai" */
+	int	 screening_cutoff;	/* minutes after local midnight */
+	int	 duty_cutoff;		/* minutes after local midnight */
+	int	 patrol_max_hours;	/* an open patrol older is flagged */
+	int	 nwindows;
+	struct window windows[CONFIG_WINDOWS_MAX];
 };
 
 /* ---- log ------------------------------------------------------------------ */
@@ -84,6 +119,13 @@ enum proto_cmd {
 	PROTO_CMD_PING,
 	PROTO_CMD_HELP,
 	PROTO_CMD_QUIT,
+	PROTO_CMD_PATROL_START,
+	PROTO_CMD_PATROL_POINT,
+	PROTO_CMD_PATROL_END,
+	PROTO_CMD_SCREENING,
+	PROTO_CMD_DUTY_ON,
+	PROTO_CMD_DUTY_OFF,
+	PROTO_CMD_SUMMARY,
 };
 
 /* Error codes of the protocol; docs/PROTOCOL.md lists them. */
@@ -103,6 +145,11 @@ enum proto_err {
 	PROTO_ERR_STORAGE,
 	PROTO_ERR_BUSY,
 	PROTO_ERR_SHUTTING_DOWN,
+	PROTO_ERR_NOT_FOUND,
+	PROTO_ERR_PATROL_CLOSED,
+	PROTO_ERR_PATROL_BUSY,
+	PROTO_ERR_UNKNOWN_VILLAGE,
+	PROTO_ERR_UNKNOWN_WORKER,
 	PROTO_ERR__COUNT,
 };
 
@@ -152,6 +199,48 @@ struct checkin {
 	double		 lat, lon;
 	char		*note;		/* NULL or UTF-8 */
 	char		 peer[PINGAN_PEER_MAX];
+};
+
+/* ---- field: patrols, screening, duty ------------------------------------ */
+
+#define FIELD_MEMBERS_MAX 20	/* the whole patrol team */
+#define FIELD_AREAS_MAX   32
+
+enum field_verb {
+	FIELD_PATROL_START = 0,
+	FIELD_PATROL_POINT,
+	FIELD_PATROL_END,
+	FIELD_SCREENING,
+	FIELD_DUTY_ON,
+	FIELD_DUTY_OFF,
+};
+
+/* One field-work record, checked against the roster on the loop. */
+struct field_record {
+	enum field_verb	 verb;
+	uint8_t		 uuid[16];
+	int64_t		 worker_id;
+	int64_t		 event_ms;
+	int64_t		 received_ms;
+	char		 peer[PINGAN_PEER_MAX];
+	bool		 has_pos;
+	double		 lat, lon;
+	char		*text;		/* note, summary or item; owned */
+	/* PATROL-START */
+	enum patrol_type ptype;
+	int		 nmembers;
+	int64_t		 members[FIELD_MEMBERS_MAX];
+	int		 nareas;
+	int64_t		 area_village[FIELD_AREAS_MAX];
+	int64_t		 area_grid[FIELD_AREAS_MAX];	/* 0: whole village */
+	/* PATROL-POINT, PATROL-END */
+	uint8_t		 patrol_uuid[16];
+	char		 checkpoint[PINGAN_CODE_MAX + 1];
+	/* SCREENING */
+	int64_t		 village_id;	/* also DUTY: the post, 0 = TOWN */
+	int64_t		 grid_id;
+	int32_t		 day;
+	bool		 zero;
 };
 
 /* ---- roster: the in-memory snapshot of villages, grids and workers ------- */
@@ -246,15 +335,33 @@ struct store;
 enum store_result {
 	STORE_STORED = 0,
 	STORE_DUPLICATE,
-	STORE_FAILED,
+	STORE_FAILED,		/* the database failed: nothing stored */
+	STORE_REFUSED,		/* a rule refused it: nothing stored */
+};
+
+/* ---- summary -------------------------------------------------------------- */
+
+/* What a summary is asked about (docs/SUMMARY.md). */
+struct summary_params {
+	int32_t		 from, to;	/* days, inclusive (calendar.c) */
+	char		 village[PINGAN_CODE_MAX + 1];	/* "" = town */
+	int64_t		 now_ms;
+	int		 screening_cutoff, duty_cutoff;	/* minutes */
+	int		 patrol_max_hours;
+	int		 nwindows;
+	struct window	 windows[CONFIG_WINDOWS_MAX];
 };
 
 /* ---- writer --------------------------------------------------------------- */
 
 enum wjob_type {
 	WJOB_CHECKIN = 0,
+	WJOB_FIELD,
 	WJOB_ADMIN,
+	WJOB_SUMMARY,		/* run by the reader thread */
 };
+
+struct summary_params;
 
 struct conn;
 struct pending;
@@ -268,9 +375,13 @@ struct wjob {
 	struct conn		*conn;		/* owner; NULL once it closed */
 	struct pending		*pending;	/* the reply slot in the conn */
 	struct checkin		 checkin;
+	struct field_record	*field;
+	struct summary_params	*summary;
 	struct admin_request	*admin;
 	/* results, set by the writer */
 	enum store_result	 result;
+	enum proto_err		 err;		/* with STORE_REFUSED */
+	char			 detail[64];	/* with STORE_REFUSED */
 	int64_t			 rowid;
 	char			*reply;		/* admin: full reply text */
 	struct roster		*roster;	/* admin: new snapshot, if changed */
@@ -375,6 +486,88 @@ struct server {
 	size_t			 linesize;
 };
 
+/* ---- json: a small strict reader ----------------------------------------- */
+
+#define JSON_DEPTH_MAX	64
+#define JSON_INPUT_MAX	(64 * 1024 * 1024)
+
+enum json_type {
+	JSON_NULL = 0,
+	JSON_FALSE,
+	JSON_TRUE,
+	JSON_NUMBER,
+	JSON_STRING,
+	JSON_ARRAY,
+	JSON_OBJECT,
+};
+
+/* One value of a parsed document; children and siblings are indexes. */
+struct json_node {
+	enum json_type	 type;
+	const char	*key;		/* name of an object member, else NULL */
+	size_t		 keylen;
+	const char	*str;		/* JSON_STRING: unescaped, terminated */
+	size_t		 len;		/* bytes of str; elements or members */
+	double		 num;		/* JSON_NUMBER */
+	size_t		 child;		/* first element or member */
+	size_t		 next;		/* next sibling; 0 = none */
+};
+
+/* A parsed document: nodes[0] is the top value. */
+struct json_doc {
+	struct json_node	*nodes;
+	size_t			 nnodes;
+	char			*strings;
+};
+
+/* ---- spool: the client's offline queue (离线队列) ----------------------- */
+
+#define SPOOL_NAME		"spool"
+#define SPOOL_REJECTED		"spool.rejected"
+#define SPOOL_LOCK		"spool.lock"
+#define SPOOL_LINE_MAX		(64 * 1024)	/* bytes of a record, '\n' excluded */
+#define SPOOL_FILE_MAX		(16 * 1024 * 1024)
+#define SPOOL_RECORDS_MAX	100000
+
+/* Why a line of the spool was skipped. */
+enum spool_damage_reason {
+	SPOOL_DAMAGE_TORN = 1,		/* no '\n': a crash mid-write */
+	SPOOL_DAMAGE_LONG,		/* over SPOOL_LINE_MAX */
+	SPOOL_DAMAGE_SYNTAX,		/* not "v1 <ms> <worker> <crc> ..." */
+	SPOOL_DAMAGE_CRC,		/* the request does not match its CRC */
+	SPOOL_DAMAGE_REQUEST,		/* not a write with a valid id */
+};
+
+/* One record of the spool; pointers into the buffer that was parsed. */
+struct spool_record {
+	int64_t		 created_ms;
+	char		 worker[PINGAN_CODE_MAX + 1];
+	char		 verb[16];	/* canonical, e.g. "PATROL-START" */
+	char		 id[PINGAN_UUID_STRLEN + 1];	/* lower case */
+	const char	*request;	/* the request line, no '\n' */
+	size_t		 requestlen;
+	const char	*line;		/* the whole record, '\n' included */
+	size_t		 linelen;
+};
+
+/* A skipped line of the spool (its '\n' excluded). */
+struct spool_damage {
+	const char			*line;
+	size_t				 len;
+	enum spool_damage_reason	 reason;
+};
+
+/* A parsed spool file. */
+struct spool {
+	struct spool_record	*records;
+	size_t			 nrecords;
+	struct spool_damage	*damaged;	/* the first SPOOL_RECORDS_MAX */
+	size_t			 ndamaged;
+	size_t			 ndamaged_total;
+	const char		*rest;		/* past SPOOL_RECORDS_MAX records */
+	size_t			 restlen;
+};
+
 /* ---- prototypes ---------------------------------------------------------- */
 
 /* log.c */
@@ -399,6 +592,24 @@ void	 config_free(struct config *);
 /* Copies the reloadable keys of src into dst; returns how many changed. */
 int	 config_reload(struct config *dst, const struct config *src);
 
+/* calendar.c: the town's days, in its time zone (set once, process-wide) */
+int	 calendar_set_timezone(const char *tz);
+/* True if tz is "UTC" or a zone file of this host; changes nothing. */
+bool	 calendar_timezone_valid(const char *tz);
+int32_t	 calendar_day_of(int64_t ms);
+int64_t	 calendar_day_start(int32_t day);
+int64_t	 calendar_at(int32_t day, int minutes);
+int	 calendar_day_parse(const char *s, int32_t *ret_day);
+void	 calendar_day_format(int32_t day, char out[11]);
+int	 calendar_day_mmdd(int32_t day);
+bool	 calendar_window_active(const struct window *, int32_t day);
+void	 calendar_window_range(const struct window *, int32_t day,
+	    int64_t *ret_from, int64_t *ret_to);
+size_t	 calendar_format_time(int64_t ms, char *out, size_t outlen);
+int	 calendar_window_parse(const char *spec, struct window *ret_window,
+	    char *ret_err, size_t errlen);
+int	 calendar_minutes_parse(const char *s, int *ret_minutes);
+
 /* proto.c */
 bool	 proto_utf8_valid(const char *s, size_t len);
 int	 proto_parse_line(const char *line, size_t len,
@@ -412,6 +623,9 @@ const char *proto_err_message(enum proto_err);
 int	 proto_kind_parse(const char *s, enum checkin_kind *ret_kind);
 const char *proto_kind_name(enum checkin_kind);
 const char *proto_kind_label(enum checkin_kind);
+int	 proto_patrol_type_parse(const char *s, enum patrol_type *ret_type);
+const char *proto_patrol_type_name(enum patrol_type);
+const char *proto_patrol_type_label(enum patrol_type);
 int	 proto_time_parse(const char *s, int64_t *ret_ms);
 int	 proto_uuid_parse(const char *s, uint8_t ret_uuid[16]);
 void	 proto_uuid_format(const uint8_t uuid[16], char out[PINGAN_UUID_STRLEN + 1]);
@@ -489,12 +703,70 @@ int	 store_credential_list(struct store *, int64_t worker_id,
 	    int64_t revoked_ms), void *arg);
 bool	 store_is_empty(struct store *);
 const char *store_errmsg(struct store *);
+enum store_result store_field_insert(struct store *,
+	    const struct field_record *, enum proto_err *ret_err,
+	    char *ret_detail, size_t detaillen);
+/*
+ * The queries of summary.c, on a reader, each bounded by its range through
+ * an index; between store_summary_begin and _end they share one snapshot.
+ * Each calls cb per row and stops at, and returns, cb's first non-zero
+ * result; -EIO on a database error.  village_id 0 is the post TOWN.
+ */
+int	 store_summary_begin(struct store *);
+void	 store_summary_end(struct store *);
+/* Each check-in of [from_ms, to_ms): one row each, for the caller to count. */
+int	 store_summary_checkins(struct store *, int64_t from_ms, int64_t to_ms,
+	    int (*cb)(void *arg, int64_t worker_id, int64_t grid_id,
+	    const char *kind), void *arg);
+/* Patrols whose time overlaps [from_ms, to_ms); end_ms -1 while open. */
+int	 store_summary_patrols(struct store *, int64_t from_ms, int64_t to_ms,
+	    int (*cb)(void *arg, int64_t patrol_id, const uint8_t *uuid,
+	    const char *type, int64_t worker_id, int64_t start_ms,
+	    int64_t end_ms), void *arg);
+int	 store_summary_patrol_members(struct store *, int64_t from_ms,
+	    int64_t to_ms, int (*cb)(void *arg, int64_t patrol_id,
+	    int64_t worker_id), void *arg);
+int	 store_summary_patrol_areas(struct store *, int64_t from_ms,
+	    int64_t to_ms, int (*cb)(void *arg, int64_t patrol_id,
+	    int64_t village_id, int64_t grid_id), void *arg);
+int	 store_summary_patrol_points(struct store *, int64_t from_ms,
+	    int64_t to_ms, int64_t points_from_ms, int64_t points_to_ms,
+	    int (*cb)(void *arg, int64_t patrol_id, int64_t worker_id,
+	    int64_t n), void *arg);
+int	 store_summary_screenings(struct store *, const char *day_from,
+	    const char *day_to, int (*cb)(void *arg, const char *day,
+	    int64_t village_id, int64_t grid_id, int64_t worker_id, bool zero,
+	    int64_t n), void *arg);
+/* The last 16 duty records of each worker before before_ms, newest first. */
+int	 store_summary_duty_before(struct store *, const int64_t *worker_ids,
+	    size_t n, int64_t before_ms, int (*cb)(void *arg,
+	    int64_t worker_id, int64_t village_id, bool on, int64_t event_ms),
+	    void *arg);
+int	 store_summary_duty(struct store *, int64_t from_ms, int64_t to_ms,
+	    int (*cb)(void *arg, int64_t worker_id, int64_t village_id,
+	    bool on, int64_t event_ms), void *arg);
+/* EXPLAIN QUERY PLAN of every summary query: cb per line of each plan. */
+int	 store_summary_explain(struct store *, int (*cb)(void *arg,
+	    const char *query, const char *detail), void *arg);
+
+/* field.c */
+int	 field_parse(const struct proto_request *, const struct roster *,
+	    const struct worker *sender, const struct config *, int64_t now_ms,
+	    struct field_record *ret_record, const char **ret_detail);
+void	 field_record_free(struct field_record *);
+const char *field_verb_done(enum field_verb);
+
+/* summary.c */
+/* Computes the summary as one line of JSON (malloc'd, no newline); NULL with ret_err set on failure. */
+char	*summary_json(struct store *, const struct summary_params *,
+	    char *ret_err, size_t errlen);
 
 /* writer.c */
 struct writer *writer_new(struct store *, const struct config *,
 	    struct event_base *, void (*done_cb)(struct wjob_list *, void *),
 	    void *arg);
 void	 writer_submit(struct writer *, struct wjob *);
+void	 writer_read_submit(struct writer *, struct wjob *);
 size_t	 writer_queued(struct writer *);
 void	 writer_stats(struct writer *, struct writer_stats *ret_stats);
 void	 writer_set_batch_max(struct writer *, int);
@@ -530,5 +802,40 @@ bool	 conn_all_flushed(struct server *);
 
 /* demo.c */
 int	 demo_create(struct store *, FILE *out, const char *credfile);
+
+/* json.c */
+int	 json_parse(const char *buf, size_t len, struct json_doc *ret_doc);
+void	 json_free(struct json_doc *);
+const struct json_node *json_root(const struct json_doc *);
+const struct json_node *json_first(const struct json_doc *,
+	    const struct json_node *);
+const struct json_node *json_next(const struct json_doc *,
+	    const struct json_node *);
+const struct json_node *json_get(const struct json_doc *,
+	    const struct json_node *obj, const char *key);
+const struct json_node *json_path(const struct json_doc *,
+	    const struct json_node *obj, const char *path);
+const char *json_str(const struct json_node *);
+double	 json_num(const struct json_node *);
+
+/* spool.c */
+uint32_t spool_crc32(const void *buf, size_t len);
+/* The canonical verb if s names a write the spool may hold, else NULL. */
+const char *spool_verb(const char *s);
+int	 spool_format(int64_t created_ms, const char *worker,
+	    const char *request, char **ret_line, size_t *ret_len);
+/* Pure: records point into buf; bad lines are counted, never fatal. */
+int	 spool_parse(const char *buf, size_t len, struct spool *ret_spool);
+void	 spool_free(struct spool *);
+const char *spool_damage_name(enum spool_damage_reason);
+int	 spool_dir_path(char *ret_path, size_t size);
+int	 spool_mkdir(const char *dir);
+int	 spool_lock(const char *dir, int timeout_ms, int *ret_fd);
+int	 spool_read(const char *dir, const char *name, char **ret_buf,
+	    size_t *ret_len);
+int	 spool_append(const char *dir, const char *name, const char *text,
+	    size_t len);
+int	 spool_rewrite(const char *dir, const char *name, const struct spool *,
+	    const bool *keep);
 
 #endif /* PINGAN_H */

@@ -42,6 +42,15 @@ static const struct {
 	[PROTO_ERR_BUSY] = { "busy", "服务器繁忙 (too many connections)" },
 	[PROTO_ERR_SHUTTING_DOWN] = { "shutting_down",
 	    "服务器正在停止 (server shutting down)" },
+	[PROTO_ERR_NOT_FOUND] = { "not_found", "未找到 (not found)" },
+	[PROTO_ERR_PATROL_CLOSED] = { "patrol_closed",
+	    "巡逻已结束 (patrol already ended)" },
+	[PROTO_ERR_PATROL_BUSY] = { "patrol_busy",
+	    "队员已在另一次巡逻中 (member already on an open patrol)" },
+	[PROTO_ERR_UNKNOWN_VILLAGE] = { "unknown_village",
+	    "未知村(居)或岗位 (unknown village or post)" },
+	[PROTO_ERR_UNKNOWN_WORKER] = { "unknown_worker",
+	    "未知队员 (unknown or not a patrol member)" },
 };
 
 static const struct {
@@ -65,6 +74,13 @@ static const struct {
 	{ "PING", PROTO_CMD_PING },
 	{ "HELP", PROTO_CMD_HELP },
 	{ "QUIT", PROTO_CMD_QUIT },
+	{ "PATROL-START", PROTO_CMD_PATROL_START },
+	{ "PATROL-POINT", PROTO_CMD_PATROL_POINT },
+	{ "PATROL-END", PROTO_CMD_PATROL_END },
+	{ "SCREENING", PROTO_CMD_SCREENING },
+	{ "DUTY-ON", PROTO_CMD_DUTY_ON },
+	{ "DUTY-OFF", PROTO_CMD_DUTY_OFF },
+	{ "SUMMARY", PROTO_CMD_SUMMARY },
 };
 
 /* Checks strict UTF-8: no overlong forms, no surrogates, <= U+10FFFF. */
@@ -378,6 +394,47 @@ const char *
 proto_kind_label(enum checkin_kind k)
 {
 	return (unsigned)k < CHECKIN_KIND__COUNT ? proto_kinds[k].label : "?";
+}
+
+static const struct {
+	const char	*name;
+	const char	*label;
+	const char	*alias;
+} proto_patrol_types[PATROL_TYPE__COUNT] = {
+	[PATROL_SECURITY] = { "security", "治安巡防", "治安巡逻" },
+	[PATROL_FOREST_FIRE] = { "forest_fire", "森林防火巡逻", "森林防火" },
+};
+
+/* Parses a patrol type from its English name or a Chinese name. */
+int
+proto_patrol_type_parse(const char *s, enum patrol_type *ret_type)
+{
+	int	i;
+
+	for (i = 0; i < PATROL_TYPE__COUNT; i++)
+		if (strcmp(s, proto_patrol_types[i].name) == 0 ||
+		    strcmp(s, proto_patrol_types[i].label) == 0 ||
+		    strcmp(s, proto_patrol_types[i].alias) == 0) {
+			*ret_type = (enum patrol_type)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+/* Returns the English name of a patrol type, as stored and sent. */
+const char *
+proto_patrol_type_name(enum patrol_type t)
+{
+	return (unsigned)t < PATROL_TYPE__COUNT ? proto_patrol_types[t].name :
+	    "?";
+}
+
+/* Returns the Chinese name of a patrol type, for people. */
+const char *
+proto_patrol_type_label(enum patrol_type t)
+{
+	return (unsigned)t < PATROL_TYPE__COUNT ? proto_patrol_types[t].label :
+	    "?";
 }
 
 /* Reads exactly n decimal digits; returns -1 if they are not digits. */

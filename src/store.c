@@ -18,6 +18,7 @@
 #include "pingan.h"
 
 /* 'PNGN': marks a database as ours, so a wrong file is refused. */
+#define STORE_ID_TABLES 6
 #define STORE_APPLICATION_ID 0x504e474e
 
 extern const char *const store_migrations[];
@@ -41,20 +42,22 @@ struct store {
 	size_t		 batch_ids_cap;
 	int64_t		 ids_unflushed;		/* ids added since its commit */
 	int64_t		 ids_flushed_ms;
-	int64_t		 ids_mark;		/* highest rowid it covers */
-	uint8_t		 ids_mark_uuid[16];
-	int64_t		 batch_rowid;		/* highest rowid of this batch */
+	struct store_mark {
+		int64_t	 rowid;		/* highest rowid covered */
+		uint8_t	 uuid[16];	/* that row's client_id */
+	}		 ids_marks[STORE_ID_TABLES], batch_marks[STORE_ID_TABLES];
 	/* checkpoints: moved off the writer (see store_set_wal_callback) */
 	int		 checkpoint_pages;
 	void		(*wal_cb)(void *);
 	void		*wal_arg;
 	bool		 reader;		/* opened by store_open_reader */
-	uint8_t		 batch_uuid[16];
 	char		 errmsg[256];
 };
 
 static int	store_ids_recover(struct store *);
 static int	store_ids_open_file(struct store *, const char *);
+static int	store_run(struct store *, sqlite3_stmt *, const char *);
+static void	store_column_copy(sqlite3_stmt *, int, char *, size_t);
 static int	store_step_db(struct store *, sqlite3 *, sqlite3_stmt *,
 		    const char *);
 
@@ -222,11 +225,22 @@ store_migrate(struct store *st)
 #define STORE_IDS_FLUSH_MS	5000
 #define STORE_IDS_FLUSH_ROWS	500000
 
+/*
+ * The tables whose rows carry a client_id, in the order of their mark
+ * slots.  Every record a terminal sends is a new row in one of them
+ * (records are never updated in place for their ids), so a rowid mark per
+ * table is enough to find what the index may lack.
+ */
+static const char *const store_id_tables[STORE_ID_TABLES] = {
+	"checkin", "patrol", "patrol_end", "patrol_point", "screening", "duty",
+};
+
 static const char store_ids_schema[] =
     "CREATE TABLE IF NOT EXISTS ids (uuid BLOB PRIMARY KEY) WITHOUT ROWID;"
-    "CREATE TABLE IF NOT EXISTS ids_meta (id INTEGER PRIMARY KEY "
-    "CHECK (id = 1), epoch BLOB NOT NULL, last_rowid INTEGER NOT NULL, "
-    "last_uuid BLOB);";
+    "CREATE TABLE IF NOT EXISTS ids_epoch (id INTEGER PRIMARY KEY "
+    "CHECK (id = 1), epoch BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS ids_mark (tbl TEXT PRIMARY KEY, "
+    "last_rowid INTEGER NOT NULL, last_uuid BLOB) WITHOUT ROWID;";
 
 /* Reads a 16-byte blob column into out; false if it is not one. */
 static bool
@@ -239,58 +253,52 @@ store_column_uuid(sqlite3_stmt *s, int col, uint8_t out[16])
 	return true;
 }
 
-/*
- * Decides whether the id index can be brought up to date by replaying the
- * check-ins above its mark (returns 0, *ret_mark set) or must be rebuilt
- * (returns 1, *ret_why set).  Negative on a database error.
- */
+/* Reads the database's epoch (made once, by the first migration). */
 static int
-store_ids_check(struct store *st, int64_t *ret_mark, const char **ret_why)
+store_epoch(struct store *st, uint8_t out[16])
 {
 	sqlite3_stmt	*s;
-	uint8_t		 epoch[16], ids_epoch[16], uuid[16], at_mark[16];
-	int64_t		 mark = 0, maxid;
-	bool		 have_meta = false, have_uuid = false, ok;
+	bool		 ok;
 
 	s = store_prepare(st, st->db, "SELECT value FROM meta "
 	    "WHERE key = 'epoch'", false);
-	ok = s && sqlite3_step(s) == SQLITE_ROW && store_column_uuid(s, 0,
-	    epoch);
+	ok = s && sqlite3_step(s) == SQLITE_ROW && store_column_uuid(s, 0, out);
 	sqlite3_finalize(s);
 	if (!ok) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "no epoch in meta");
 		return -EIO;
 	}
-	if ((s = store_prepare(st, st->ids, "SELECT epoch, last_rowid, "
-	    "last_uuid FROM ids_meta WHERE id = 1", false)) == NULL)
+	return 0;
+}
+
+/*
+ * Checks that the mark of one table matches the database: not above its
+ * last row, and on a row with the id the index remembers.  Returns 0 if it
+ * does, 1 if not (with *ret_why), negative on a database error.
+ */
+static int
+store_ids_check_table(struct store *st, int t, int64_t mark,
+    const uint8_t uuid[16], bool have_uuid, const char **ret_why)
+{
+	sqlite3_stmt	*s;
+	char		 sql[128];
+	uint8_t		 at_mark[16];
+	int64_t		 maxid;
+	bool		 ok;
+
+	snprintf(sql, sizeof(sql), "SELECT coalesce(max(id), 0) FROM %s",
+	    store_id_tables[t]);
+	if ((maxid = store_int(st, sql)) < 0)
 		return -EIO;
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		have_meta = store_column_uuid(s, 0, ids_epoch);
-		mark = sqlite3_column_int64(s, 1);
-		have_uuid = store_column_uuid(s, 2, uuid);
-	}
-	sqlite3_finalize(s);
-	if ((maxid = store_int(st, "SELECT coalesce(max(id), 0) FROM checkin"))
-	    < 0)
-		return -EIO;
-	*ret_mark = mark;
-	if (!have_meta) {
-		*ret_why = "new index";
-		return 1;
-	}
-	if (memcmp(epoch, ids_epoch, 16) != 0) {
-		*ret_why = "index of another database";
-		return 1;
-	}
 	if (mark > maxid) {
 		*ret_why = "index ahead of the database (restored backup?)";
 		return 1;
 	}
 	if (mark == 0)
 		return 0;
-	s = store_prepare(st, st->db, "SELECT client_id FROM checkin "
-	    "WHERE id = ?", false);
-	if (s == NULL)
+	snprintf(sql, sizeof(sql), "SELECT client_id FROM %s WHERE id = ?",
+	    store_id_tables[t]);
+	if ((s = store_prepare(st, st->db, sql, false)) == NULL)
 		return -EIO;
 	sqlite3_bind_int64(s, 1, mark);
 	ok = sqlite3_step(s) == SQLITE_ROW && store_column_uuid(s, 0, at_mark);
@@ -303,75 +311,144 @@ store_ids_check(struct store *st, int64_t *ret_mark, const char **ret_why)
 }
 
 /*
- * Adds the ids of check-ins above mark to the index (all of them, after
- * emptying it, when rebuild is set) and commits it with the new mark.
+ * Decides whether the id index can be brought up to date by replaying the
+ * rows above its marks (returns 0, st->ids_marks set) or must be rebuilt
+ * (returns 1, *ret_why set).  Negative on a database error.
  */
 static int
-store_ids_catch_up(struct store *st, int64_t mark, bool rebuild)
+store_ids_check(struct store *st, const char **ret_why)
 {
-	sqlite3_stmt	*sel = NULL, *ins = NULL, *meta = NULL, *ep = NULL;
-	uint8_t		 uuid[16] = { 0 };
-	int64_t		 n = 0, last = rebuild ? 0 : mark;
-	int		 rc;
+	sqlite3_stmt	*s;
+	uint8_t		 epoch[16], ids_epoch[16], uuid[16];
+	int64_t		 mark;
+	bool		 have_epoch = false, have_uuid;
+	int		 t, r;
 
+	memset(st->ids_marks, 0, sizeof(st->ids_marks));
+	if (store_epoch(st, epoch) != 0)
+		return -EIO;
+	if ((s = store_prepare(st, st->ids, "SELECT epoch FROM ids_epoch "
+	    "WHERE id = 1", false)) == NULL)
+		return -EIO;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		have_epoch = store_column_uuid(s, 0, ids_epoch);
+	sqlite3_finalize(s);
+	if (!have_epoch) {
+		*ret_why = "new index";
+		return 1;
+	}
+	if (memcmp(epoch, ids_epoch, 16) != 0) {
+		*ret_why = "index of another database";
+		return 1;
+	}
+	if ((s = store_prepare(st, st->ids, "SELECT last_rowid, last_uuid "
+	    "FROM ids_mark WHERE tbl = ?", false)) == NULL)
+		return -EIO;
+	for (t = 0; t < STORE_ID_TABLES; t++) {
+		sqlite3_bind_text(s, 1, store_id_tables[t], -1, SQLITE_STATIC);
+		mark = 0;
+		have_uuid = false;
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			mark = sqlite3_column_int64(s, 0);
+			have_uuid = store_column_uuid(s, 1, uuid);
+		}
+		sqlite3_reset(s);
+		if ((r = store_ids_check_table(st, t, mark, uuid, have_uuid,
+		    ret_why)) != 0) {
+			sqlite3_finalize(s);
+			return r;
+		}
+		st->ids_marks[t].rowid = mark;
+		if (have_uuid)
+			memcpy(st->ids_marks[t].uuid, uuid, 16);
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/* Writes every table's mark (and the epoch) in the open ids transaction. */
+static int
+store_ids_write_marks(struct store *st)
+{
+	uint8_t		 epoch[16];
+	sqlite3_stmt	*s = st->ids_mark_update;
+	int		 t;
+
+	if (store_epoch(st, epoch) != 0)
+		return -EIO;
+	for (t = 0; t < STORE_ID_TABLES; t++) {
+		sqlite3_bind_text(s, 1, store_id_tables[t], -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 2, st->ids_marks[t].rowid);
+		if (st->ids_marks[t].rowid > 0)
+			sqlite3_bind_blob(s, 3, st->ids_marks[t].uuid, 16,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, 3);
+		if (store_step_db(st, st->ids, s, "id index mark") != 0)
+			return -EIO;
+	}
+	s = store_prepare(st, st->ids, "INSERT OR REPLACE INTO ids_epoch "
+	    "(id, epoch) VALUES (1, ?)", false);
+	if (s == NULL)
+		return -EIO;
+	sqlite3_bind_blob(s, 1, epoch, 16, SQLITE_STATIC);
+	return store_run(st, s, "id index epoch");
+}
+
+/*
+ * Adds the ids of every table's rows above its mark to the index (all of
+ * them, after emptying it, when rebuild is set) and commits it with the
+ * new marks.
+ */
+static int
+store_ids_catch_up(struct store *st, bool rebuild)
+{
+	sqlite3_stmt	*sel = NULL, *ins = NULL;
+	char		 sql[128];
+	int64_t		 n = 0;
+	int		 rc, t;
+
+	if (rebuild)
+		memset(st->ids_marks, 0, sizeof(st->ids_marks));
 	if (store_exec(st, st->ids, "BEGIN IMMEDIATE") != 0)
 		return -EIO;
 	if (rebuild && store_exec(st, st->ids, "DELETE FROM ids") != 0)
 		goto fail;
-	sel = store_prepare(st, st->db, "SELECT id, client_id FROM checkin "
-	    "WHERE id > ? ORDER BY id", false);
 	ins = store_prepare(st, st->ids, "INSERT OR IGNORE INTO ids (uuid) "
 	    "VALUES (?)", false);
-	if (sel == NULL || ins == NULL)
+	if (ins == NULL)
 		goto fail;
-	sqlite3_bind_int64(sel, 1, last);
-	while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		if (!store_column_uuid(sel, 1, uuid))
-			continue;
-		last = sqlite3_column_int64(sel, 0);
-		sqlite3_bind_blob(ins, 1, uuid, 16, SQLITE_STATIC);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			store_seterr(st, st->ids, "id index insert");
+	for (t = 0; t < STORE_ID_TABLES; t++) {
+		snprintf(sql, sizeof(sql), "SELECT id, client_id FROM %s "
+		    "WHERE id > ? ORDER BY id", store_id_tables[t]);
+		if ((sel = store_prepare(st, st->db, sql, false)) == NULL)
+			goto fail;
+		sqlite3_bind_int64(sel, 1, st->ids_marks[t].rowid);
+		while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+			if (!store_column_uuid(sel, 1, st->ids_marks[t].uuid))
+				continue;
+			st->ids_marks[t].rowid = sqlite3_column_int64(sel, 0);
+			sqlite3_bind_blob(ins, 1, st->ids_marks[t].uuid, 16,
+			    SQLITE_STATIC);
+			if (sqlite3_step(ins) != SQLITE_DONE) {
+				store_seterr(st, st->ids, "id index insert");
+				goto fail;
+			}
+			sqlite3_reset(ins);
+			n++;
+		}
+		if (rc != SQLITE_DONE) {
+			store_seterr(st, st->db, store_id_tables[t]);
 			goto fail;
 		}
-		sqlite3_reset(ins);
-		n++;
+		sqlite3_finalize(sel);
+		sel = NULL;
 	}
-	if (rc != SQLITE_DONE) {
-		store_seterr(st, st->db, "read check-ins");
-		goto fail;
-	}
-	ep = store_prepare(st, st->db, "SELECT value FROM meta "
-	    "WHERE key = 'epoch'", false);
-	meta = store_prepare(st, st->ids, "INSERT OR REPLACE INTO ids_meta "
-	    "(id, epoch, last_rowid, last_uuid) VALUES (1, ?, ?, ?)", false);
-	if (ep == NULL || meta == NULL || sqlite3_step(ep) != SQLITE_ROW)
-		goto fail;
-	sqlite3_bind_value(meta, 1, sqlite3_column_value(ep, 0));
-	sqlite3_bind_int64(meta, 2, last);
-	if (last > 0 && (n > 0 || rebuild))
-		sqlite3_bind_blob(meta, 3, uuid, 16, SQLITE_TRANSIENT);
-	else if (last > 0) {
-		/* nothing new: keep the mark's id as it was */
-		sqlite3_finalize(meta);
-		meta = store_prepare(st, st->ids, "UPDATE ids_meta SET "
-		    "epoch = ?, last_rowid = ? WHERE id = 1", false);
-		if (meta == NULL)
-			goto fail;
-		sqlite3_bind_value(meta, 1, sqlite3_column_value(ep, 0));
-		sqlite3_bind_int64(meta, 2, last);
-	}
-	if (sqlite3_step(meta) != SQLITE_DONE) {
-		store_seterr(st, st->ids, "id index mark");
-		goto fail;
-	}
-	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
-	sqlite3_finalize(meta);
-	sqlite3_finalize(ep);
-	if (store_exec(st, st->ids, "COMMIT") != 0)
-		return -EIO;
-	st->ids_mark = last;
+	ins = NULL;
+	if (store_ids_write_marks(st) != 0 ||
+	    store_exec(st, st->ids, "COMMIT") != 0)
+		goto fail;
 	if (n > 0 || rebuild)
 		log_info("store: id index %s: %lld id%s added",
 		    rebuild ? "rebuilt" : "caught up", (long long)n,
@@ -380,8 +457,6 @@ store_ids_catch_up(struct store *st, int64_t mark, bool rebuild)
 fail:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
-	sqlite3_finalize(meta);
-	sqlite3_finalize(ep);
 	(void)store_exec(st, st->ids, "ROLLBACK");
 	return -EIO;
 }
@@ -432,7 +507,6 @@ static int
 store_ids_open_file(struct store *st, const char *ids_path)
 {
 	const char	*why = NULL;
-	int64_t		 mark = 0;
 	int		 r;
 
 	if (sqlite3_open_v2(ids_path, &st->ids, SQLITE_OPEN_READWRITE |
@@ -449,18 +523,20 @@ store_ids_open_file(struct store *st, const char *ids_path)
 	    "PRAGMA wal_autocheckpoint = 10000") != 0 ||
 	    store_exec(st, st->ids, store_ids_schema) != 0)
 		return -EIO;
-	if ((r = store_ids_check(st, &mark, &why)) < 0)
+	st->ids_mark_update = store_prepare(st, st->ids, "INSERT OR REPLACE "
+	    "INTO ids_mark (tbl, last_rowid, last_uuid) VALUES (?, ?, ?)", true);
+	if (st->ids_mark_update == NULL)
+		return -EIO;
+	if ((r = store_ids_check(st, &why)) < 0)
 		return r;
 	if (r == 1)
 		log_info("store: rebuilding the id index: %s", why);
-	if ((r = store_ids_catch_up(st, mark, r == 1)) != 0)
+	if ((r = store_ids_catch_up(st, r == 1)) != 0)
 		return r;
 	st->ids_insert = store_prepare(st, st->ids, "INSERT INTO ids (uuid) "
 	    "VALUES (?)", true);
 	st->ids_delete = store_prepare(st, st->ids, "DELETE FROM ids "
 	    "WHERE uuid = ?", true);
-	st->ids_mark_update = store_prepare(st, st->ids, "UPDATE ids_meta "
-	    "SET last_rowid = ?, last_uuid = ? WHERE id = 1", true);
 	if (!st->ids_insert || !st->ids_delete || !st->ids_mark_update)
 		return -EIO;
 	st->ids_flushed_ms = store_now_ms();
@@ -482,11 +558,8 @@ store_flush(struct store *st, bool force)
 	if (!force && st->ids_unflushed < STORE_IDS_FLUSH_ROWS &&
 	    now - st->ids_flushed_ms < STORE_IDS_FLUSH_MS)
 		return 0;
-	sqlite3_bind_int64(st->ids_mark_update, 1, st->ids_mark);
-	sqlite3_bind_blob(st->ids_mark_update, 2, st->ids_mark_uuid, 16,
-	    SQLITE_STATIC);
-	if (store_step_db(st, st->ids, st->ids_mark_update, "id index mark") !=
-	    0 || store_exec(st, st->ids, "COMMIT") != 0) {
+	if (store_ids_write_marks(st) != 0 ||
+	    store_exec(st, st->ids, "COMMIT") != 0) {
 		log_err("store: id index: %s; rebuilding it", st->errmsg);
 		return store_ids_recover(st);
 	}
@@ -503,7 +576,6 @@ store_flush(struct store *st, bool force)
 static int
 store_ids_recover(struct store *st)
 {
-	int64_t		 mark = 0;
 	const char	*why = NULL;
 	int		 r;
 
@@ -512,9 +584,9 @@ store_ids_recover(struct store *st)
 	st->ids_txn = st->ids_broken = false;
 	st->ids_unflushed = 0;
 	st->nbatch_ids = 0;
-	if ((r = store_ids_check(st, &mark, &why)) < 0)
+	if ((r = store_ids_check(st, &why)) < 0)
 		return r;
-	return store_ids_catch_up(st, mark, r == 1);
+	return store_ids_catch_up(st, r == 1);
 }
 
 /*
@@ -752,7 +824,7 @@ store_begin(struct store *st)
 		}
 		st->ids_txn = true;
 	}
-	st->batch_rowid = 0;
+	memset(st->batch_marks, 0, sizeof(st->batch_marks));
 	st->nbatch_ids = 0;
 	return 0;
 }
@@ -785,6 +857,8 @@ store_ids_undo_batch(struct store *st)
 int
 store_commit(struct store *st)
 {
+	int	t;
+
 	if (st->ids_broken) {
 		snprintf(st->errmsg, sizeof(st->errmsg), "id index failed");
 		(void)store_rollback(st);
@@ -794,10 +868,9 @@ store_commit(struct store *st)
 		(void)store_rollback(st);
 		return -EIO;
 	}
-	if (st->batch_rowid > 0) {
-		st->ids_mark = st->batch_rowid;
-		memcpy(st->ids_mark_uuid, st->batch_uuid, 16);
-	}
+	for (t = 0; t < STORE_ID_TABLES; t++)
+		if (st->batch_marks[t].rowid > 0)
+			st->ids_marks[t] = st->batch_marks[t];
 	st->nbatch_ids = 0;
 	return 0;
 }
@@ -822,18 +895,15 @@ store_rollback(struct store *st)
 }
 
 /*
- * Inserts one check-in inside the current transaction.  Its id goes into
- * the id index first: if it is there already, nothing is stored and the
- * check-in is reported as a duplicate.
+ * Puts a record's id into the id index, first thing for every record:
+ * STORE_STORED if it is new, STORE_DUPLICATE if it is there already.
  */
-enum store_result
-store_checkin_insert(struct store *st, const struct checkin *c,
-    int64_t *ret_rowid)
+static enum store_result
+store_ids_claim(struct store *st, const uint8_t uuid[16])
 {
-	sqlite3_stmt	*s = st->checkin_insert;
-	int		 rc;
+	int	rc;
 
-	sqlite3_bind_blob(st->ids_insert, 1, c->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_blob(st->ids_insert, 1, uuid, 16, SQLITE_STATIC);
 	rc = sqlite3_step(st->ids_insert);
 	sqlite3_reset(st->ids_insert);
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY)
@@ -843,53 +913,434 @@ store_checkin_insert(struct store *st, const struct checkin *c,
 		st->ids_broken = true;
 		return STORE_FAILED;
 	}
+	return STORE_STORED;
+}
+
+/* Takes a claimed id out again: its record was not stored after all. */
+static void
+store_ids_unclaim(struct store *st, const uint8_t uuid[16])
+{
+	char	saved[sizeof(st->errmsg)];
+
+	memcpy(saved, st->errmsg, sizeof(saved));
+	sqlite3_bind_blob(st->ids_delete, 1, uuid, 16, SQLITE_STATIC);
+	if (store_step_db(st, st->ids, st->ids_delete, "id index") != 0)
+		st->ids_broken = true;
+	else
+		memcpy(st->errmsg, saved, sizeof(saved));
+}
+
+/*
+ * Records that a row with a claimed id was inserted into table t: for the
+ * batch's marks, and to take the id out again if the batch fails.
+ */
+static int
+store_ids_keep(struct store *st, int t, int64_t rowid, const uint8_t uuid[16])
+{
+	size_t	 ncap;
+	void	*p;
+
+	if (st->nbatch_ids == st->batch_ids_cap) {
+		ncap = st->batch_ids_cap ? st->batch_ids_cap * 2 : 1024;
+		if ((p = reallocarray(st->batch_ids, ncap, 16)) == NULL) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "out of memory");
+			st->ids_broken = true;	/* cannot undo this batch */
+			return -ENOMEM;
+		}
+		st->batch_ids = p;
+		st->batch_ids_cap = ncap;
+	}
+	memcpy(st->batch_ids[st->nbatch_ids++], uuid, 16);
+	st->batch_marks[t].rowid = rowid;
+	memcpy(st->batch_marks[t].uuid, uuid, 16);
+	st->ids_unflushed++;
+	return 0;
+}
+
+/* Binds an optional position to two parameters. */
+static void
+store_bind_pos(sqlite3_stmt *s, int i, bool has_pos, double lat, double lon)
+{
+	if (has_pos) {
+		sqlite3_bind_double(s, i, lat);
+		sqlite3_bind_double(s, i + 1, lon);
+	} else {
+		sqlite3_bind_null(s, i);
+		sqlite3_bind_null(s, i + 1);
+	}
+}
+
+/* Binds optional text (NULL when absent). */
+static void
+store_bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+	if (text)
+		sqlite3_bind_text(s, i, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/*
+ * Inserts one check-in inside the current transaction.  Its id goes into
+ * the id index first: if it is there already, nothing is stored and the
+ * check-in is reported as a duplicate.
+ */
+enum store_result
+store_checkin_insert(struct store *st, const struct checkin *c,
+    int64_t *ret_rowid)
+{
+	sqlite3_stmt		*s = st->checkin_insert;
+	enum store_result	 res;
+	int			 rc;
+
+	if ((res = store_ids_claim(st, c->uuid)) != STORE_STORED)
+		return res;
 	sqlite3_bind_blob(s, 1, c->uuid, 16, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, c->worker_id);
 	sqlite3_bind_int64(s, 3, c->grid_id);
 	sqlite3_bind_text(s, 4, proto_kind_name(c->kind), -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, c->event_ms);
 	sqlite3_bind_int64(s, 6, c->received_ms);
-	if (c->has_pos) {
-		sqlite3_bind_double(s, 7, c->lat);
-		sqlite3_bind_double(s, 8, c->lon);
-	} else {
-		sqlite3_bind_null(s, 7);
-		sqlite3_bind_null(s, 8);
-	}
-	if (c->note)
-		sqlite3_bind_text(s, 9, c->note, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(s, 9);
+	store_bind_pos(s, 7, c->has_pos, c->lat, c->lon);
+	store_bind_text(s, 9, c->note);
 	sqlite3_bind_text(s, 10, c->peer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE) {
 		store_seterr(st, st->db, "insert check-in");
-		sqlite3_bind_blob(st->ids_delete, 1, c->uuid, 16, SQLITE_STATIC);
-		if (store_step_db(st, st->ids, st->ids_delete, "id index") != 0)
-			st->ids_broken = true;
+		store_ids_unclaim(st, c->uuid);
 		return STORE_FAILED;
 	}
-	if (st->nbatch_ids == st->batch_ids_cap) {
-		size_t	ncap = st->batch_ids_cap ? st->batch_ids_cap * 2 : 1024;
-		void	*p = reallocarray(st->batch_ids, ncap, 16);
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	if (store_ids_keep(st, 0, *ret_rowid, c->uuid) != 0)
+		return STORE_FAILED;
+	return STORE_STORED;
+}
 
-		if (p == NULL) {
-			snprintf(st->errmsg, sizeof(st->errmsg),
-			    "out of memory");
-			st->ids_broken = true;	/* cannot undo this batch */
+/* The rowid of a patrol by its client id, with its state; 0 if none. */
+static int64_t
+store_patrol_find(struct store *st, const uint8_t uuid[16], bool *ret_open,
+    int64_t *ret_start_ms)
+{
+	sqlite3_stmt	*s;
+	int64_t		 id = 0;
+
+	if ((s = store_prepare(st, st->db, "SELECT id, end_ms IS NULL, "
+	    "start_ms FROM patrol WHERE client_id = ?", false)) == NULL)
+		return -1;
+	sqlite3_bind_blob(s, 1, uuid, 16, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		id = sqlite3_column_int64(s, 0);
+		*ret_open = sqlite3_column_int(s, 1) != 0;
+		*ret_start_ms = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	return id;
+}
+
+/* Tells whether a worker is a member of a patrol (-1 on error). */
+static int
+store_patrol_has_member(struct store *st, int64_t patrol_id, int64_t worker_id)
+{
+	sqlite3_stmt	*s;
+	int		 r;
+
+	if ((s = store_prepare(st, st->db, "SELECT 1 FROM patrol_member "
+	    "WHERE patrol_id = ? AND worker_id = ?", false)) == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, patrol_id);
+	sqlite3_bind_int64(s, 2, worker_id);
+	r = sqlite3_step(s) == SQLITE_ROW;
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Copies the code of a worker into detail, for an error reply. */
+static void
+store_worker_code(struct store *st, int64_t worker_id, char *detail,
+    size_t len)
+{
+	sqlite3_stmt	*s;
+
+	s = store_prepare(st, st->db, "SELECT code FROM worker WHERE id = ?",
+	    false);
+	if (s == NULL)
+		return;
+	sqlite3_bind_int64(s, 1, worker_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		store_column_copy(s, 0, detail, len);
+	sqlite3_finalize(s);
+}
+
+/* Starts a patrol: refused if a member is on another open patrol. */
+static enum store_result
+store_patrol_start(struct store *st, const struct field_record *r,
+    enum proto_err *ret_err, char *detail, size_t detaillen, int *ret_table,
+    int64_t *ret_rowid)
+{
+	sqlite3_stmt	*s;
+	int64_t		 pid;
+	int		 i;
+
+	s = store_prepare(st, st->db, "SELECT 1 FROM patrol_member m "
+	    "JOIN patrol p ON p.id = m.patrol_id "
+	    "WHERE m.worker_id = ? AND p.end_ms IS NULL LIMIT 1", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	for (i = 0; i < r->nmembers; i++) {
+		sqlite3_bind_int64(s, 1, r->members[i]);
+		if (sqlite3_step(s) == SQLITE_ROW) {
+			sqlite3_finalize(s);
+			*ret_err = PROTO_ERR_PATROL_BUSY;
+			store_worker_code(st, r->members[i], detail, detaillen);
+			return STORE_REFUSED;
+		}
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	s = store_prepare(st, st->db, "INSERT INTO patrol (client_id, type, "
+	    "worker_id, start_ms, received_ms, lat, lon, note, peer) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, proto_patrol_type_name(r->ptype), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, r->worker_id);
+	sqlite3_bind_int64(s, 4, r->event_ms);
+	sqlite3_bind_int64(s, 5, r->received_ms);
+	store_bind_pos(s, 6, r->has_pos, r->lat, r->lon);
+	store_bind_text(s, 8, r->text);
+	sqlite3_bind_text(s, 9, r->peer, -1, SQLITE_STATIC);
+	if (store_run(st, s, "insert patrol") != 0)
+		return STORE_FAILED;
+	pid = sqlite3_last_insert_rowid(st->db);
+	s = store_prepare(st, st->db, "INSERT INTO patrol_member (patrol_id, "
+	    "worker_id) VALUES (?, ?)", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	for (i = 0; i < r->nmembers; i++) {
+		sqlite3_bind_int64(s, 1, pid);
+		sqlite3_bind_int64(s, 2, r->members[i]);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			store_seterr(st, st->db, "insert patrol member");
+			sqlite3_finalize(s);
 			return STORE_FAILED;
 		}
-		st->batch_ids = p;
-		st->batch_ids_cap = ncap;
+		sqlite3_reset(s);
 	}
-	memcpy(st->batch_ids[st->nbatch_ids++], c->uuid, 16);
-	*ret_rowid = sqlite3_last_insert_rowid(st->db);
-	st->batch_rowid = *ret_rowid;
-	memcpy(st->batch_uuid, c->uuid, 16);
-	st->ids_unflushed++;
+	sqlite3_finalize(s);
+	s = store_prepare(st, st->db, "INSERT INTO patrol_area (patrol_id, "
+	    "village_id, grid_id) VALUES (?, ?, ?)", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	for (i = 0; i < r->nareas; i++) {
+		sqlite3_bind_int64(s, 1, pid);
+		sqlite3_bind_int64(s, 2, r->area_village[i]);
+		if (r->area_grid[i])
+			sqlite3_bind_int64(s, 3, r->area_grid[i]);
+		else
+			sqlite3_bind_null(s, 3);
+		if (sqlite3_step(s) != SQLITE_DONE) {
+			store_seterr(st, st->db, "insert patrol area");
+			sqlite3_finalize(s);
+			return STORE_FAILED;
+		}
+		sqlite3_reset(s);
+	}
+	sqlite3_finalize(s);
+	*ret_table = 1;
+	*ret_rowid = pid;
 	return STORE_STORED;
+}
+
+/* A point or the end of a patrol: it must exist, be open, have the sender. */
+static enum store_result
+store_patrol_step(struct store *st, const struct field_record *r,
+    enum proto_err *ret_err, char *detail, size_t detaillen, int *ret_table,
+    int64_t *ret_rowid)
+{
+	sqlite3_stmt	*s;
+	int64_t		 pid, start_ms = 0;
+	bool		 open = false;
+	int		 member;
+	bool		 end = r->verb == FIELD_PATROL_END;
+
+	if ((pid = store_patrol_find(st, r->patrol_uuid, &open, &start_ms)) <
+	    0)
+		return STORE_FAILED;
+	proto_uuid_format(r->patrol_uuid, detail);	/* 37 <= detaillen */
+	if (pid == 0) {
+		*ret_err = PROTO_ERR_NOT_FOUND;
+		return STORE_REFUSED;
+	}
+	if (!open) {
+		*ret_err = PROTO_ERR_PATROL_CLOSED;
+		return STORE_REFUSED;
+	}
+	if ((member = store_patrol_has_member(st, pid, r->worker_id)) < 0)
+		return STORE_FAILED;
+	if (!member) {
+		*ret_err = PROTO_ERR_FORBIDDEN;
+		snprintf(detail, detaillen, "not on this patrol");
+		return STORE_REFUSED;
+	}
+	if (r->event_ms < start_ms) {
+		*ret_err = PROTO_ERR_BAD_TIME;
+		snprintf(detail, detaillen, "before the patrol started");
+		return STORE_REFUSED;
+	}
+	if (end)
+		s = store_prepare(st, st->db, "INSERT INTO patrol_end "
+		    "(client_id, patrol_id, worker_id, event_ms, received_ms, "
+		    "lat, lon, summary, peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		    false);
+	else
+		s = store_prepare(st, st->db, "INSERT INTO patrol_point "
+		    "(client_id, patrol_id, worker_id, event_ms, received_ms, "
+		    "lat, lon, note, peer, checkpoint) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, pid);
+	sqlite3_bind_int64(s, 3, r->worker_id);
+	sqlite3_bind_int64(s, 4, r->event_ms);
+	sqlite3_bind_int64(s, 5, r->received_ms);
+	store_bind_pos(s, 6, r->has_pos, r->lat, r->lon);
+	store_bind_text(s, 8, r->text);
+	sqlite3_bind_text(s, 9, r->peer, -1, SQLITE_STATIC);
+	if (!end)
+		store_bind_text(s, 10, r->checkpoint[0] ? r->checkpoint : NULL);
+	if (store_run(st, s, end ? "insert patrol end" : "insert patrol point")
+	    != 0)
+		return STORE_FAILED;
+	*ret_table = end ? 2 : 3;
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	if (!end)
+		return STORE_STORED;
+	s = store_prepare(st, st->db, "UPDATE patrol SET end_ms = ? "
+	    "WHERE id = ?", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_int64(s, 1, r->event_ms);
+	sqlite3_bind_int64(s, 2, pid);
+	return store_run(st, s, "end patrol") == 0 ? STORE_STORED :
+	    STORE_FAILED;
+}
+
+/* A screening report: one item, or a zero report, for a grid and day. */
+static enum store_result
+store_screening(struct store *st, const struct field_record *r,
+    int *ret_table, int64_t *ret_rowid)
+{
+	sqlite3_stmt	*s;
+	char		 day[11];
+
+	s = store_prepare(st, st->db, "INSERT INTO screening (client_id, "
+	    "worker_id, village_id, grid_id, day, zero, item, event_ms, "
+	    "received_ms, peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	calendar_day_format(r->day, day);
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, r->worker_id);
+	sqlite3_bind_int64(s, 3, r->village_id);
+	sqlite3_bind_int64(s, 4, r->grid_id);
+	sqlite3_bind_text(s, 5, day, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 6, r->zero);
+	store_bind_text(s, 7, r->zero ? NULL : r->text);
+	sqlite3_bind_int64(s, 8, r->event_ms);
+	sqlite3_bind_int64(s, 9, r->received_ms);
+	sqlite3_bind_text(s, 10, r->peer, -1, SQLITE_STATIC);
+	if (store_run(st, s, "insert screening") != 0)
+		return STORE_FAILED;
+	*ret_table = 4;
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	return STORE_STORED;
+}
+
+/* A duty check-in or check-out at a post (village_id 0: the town). */
+static enum store_result
+store_duty(struct store *st, const struct field_record *r, int *ret_table,
+    int64_t *ret_rowid)
+{
+	sqlite3_stmt	*s;
+
+	s = store_prepare(st, st->db, "INSERT INTO duty (client_id, worker_id, "
+	    "village_id, action, event_ms, received_ms, peer) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)", false);
+	if (s == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, r->worker_id);
+	if (r->village_id)
+		sqlite3_bind_int64(s, 3, r->village_id);
+	else
+		sqlite3_bind_null(s, 3);
+	sqlite3_bind_text(s, 4, r->verb == FIELD_DUTY_ON ? "on" : "off", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, r->event_ms);
+	sqlite3_bind_int64(s, 6, r->received_ms);
+	sqlite3_bind_text(s, 7, r->peer, -1, SQLITE_STATIC);
+	if (store_run(st, s, "insert duty") != 0)
+		return STORE_FAILED;
+	*ret_table = 5;
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	return STORE_STORED;
+}
+
+/*
+ * Stores one field-work record inside the current transaction.  Its id is
+ * claimed first (a duplicate stores nothing); then the rules that depend
+ * on the database are checked (STORE_REFUSED with *ret_err and a detail,
+ * nothing stored, the transaction intact).
+ */
+enum store_result
+store_field_insert(struct store *st, const struct field_record *r,
+    enum proto_err *ret_err, char *detail, size_t detaillen)
+{
+	enum store_result	res = STORE_FAILED;
+	int64_t			rowid = 0;
+	int			table = 0;
+
+	if ((res = store_ids_claim(st, r->uuid)) != STORE_STORED)
+		return res;
+	/* A record is several rows: all of them or none (field work is rare). */
+	if (store_exec(st, st->db, "SAVEPOINT field") != 0) {
+		store_ids_unclaim(st, r->uuid);
+		return STORE_FAILED;
+	}
+	switch (r->verb) {
+	case FIELD_PATROL_START:
+		res = store_patrol_start(st, r, ret_err, detail, detaillen,
+		    &table, &rowid);
+		break;
+	case FIELD_PATROL_POINT:
+	case FIELD_PATROL_END:
+		res = store_patrol_step(st, r, ret_err, detail, detaillen,
+		    &table, &rowid);
+		break;
+	case FIELD_SCREENING:
+		res = store_screening(st, r, &table, &rowid);
+		break;
+	case FIELD_DUTY_ON:
+	case FIELD_DUTY_OFF:
+		res = store_duty(st, r, &table, &rowid);
+		break;
+	}
+	if (res == STORE_STORED) {
+		if (store_exec(st, st->db, "RELEASE field") == 0)
+			return store_ids_keep(st, table, rowid, r->uuid) == 0 ?
+			    STORE_STORED : STORE_FAILED;
+		res = STORE_FAILED;
+	}
+	if (store_in_transaction(st))
+		(void)store_exec(st, st->db, "ROLLBACK TO field; RELEASE field");
+	store_ids_unclaim(st, r->uuid);
+	return res;
 }
 
 /*
@@ -1278,5 +1729,428 @@ store_credential_list(struct store *st, int64_t worker_id,
 		r = -EIO;
 	}
 	sqlite3_finalize(s);
+	return r;
+}
+/* ---- summary queries: summary.c (below) ---- */
+/*
+ * The queries of summaries (summary.c), run on a reader connection inside
+ * one read transaction (store_summary_begin/end), so that every query of a
+ * summary sees the same snapshot.  Each query is bounded by the range it is
+ * asked about through an index, so that a summary of today costs the same
+ * on the first day and after ten years; store_summary_explain lets a test
+ * prove it.  Parameters are bound by name from one struct, the same for a
+ * run and for EXPLAIN QUERY PLAN.
+ */
+struct store_summary_binds {
+	int64_t		 from, to;	/* ms: records with event times in it */
+	int64_t		 pfrom, pto;	/* ms: patrols whose time overlaps it */
+	int64_t		 before;	/* ms: duty records before it */
+	int64_t		 worker;
+	const char	*day_from;	/* YYYY-MM-DD, inclusive */
+	const char	*day_to;
+};
+
+/*
+ * The ids of the patrols whose time overlaps [:pfrom, :pto): started in it
+ * (patrol_start), started before it and ended after its start (patrol_end,
+ * 003), or started before it and still open (patrol_open).  The branches
+ * are disjoint; an OR of them would read every patrol since the first.
+ */
+#define STORE_SUMMARY_PATROL_IDS					\
+	"WITH sp(id) AS ("						\
+	"SELECT id FROM patrol "					\
+	"WHERE start_ms >= :pfrom AND start_ms < :pto "			\
+	"UNION ALL SELECT id FROM patrol "				\
+	"WHERE end_ms > :pfrom AND start_ms < :pfrom "			\
+	"UNION ALL SELECT id FROM patrol "				\
+	"WHERE end_ms IS NULL AND start_ms < :pfrom) "
+
+enum store_summary_query {
+	STORE_SQ_CHECKINS = 0,
+	STORE_SQ_PATROLS,
+	STORE_SQ_PATROL_MEMBERS,
+	STORE_SQ_PATROL_AREAS,
+	STORE_SQ_PATROL_POINTS,
+	STORE_SQ_SCREENINGS,
+	STORE_SQ_DUTY_BEFORE,
+	STORE_SQ_DUTY,
+	STORE_SQ__COUNT,
+};
+
+static const struct {
+	const char	*name;
+	const char	*sql;
+} store_summary_sql[STORE_SQ__COUNT] = {
+	/*
+	 * One row per check-in: counting them in the caller is five times
+	 * faster than SQLite's GROUP BY, which sorts every row first.
+	 */
+	[STORE_SQ_CHECKINS] = { "checkins",
+	    "SELECT worker_id, grid_id, kind FROM checkin "
+	    "WHERE event_ms >= :from AND event_ms < :to" },
+	[STORE_SQ_PATROLS] = { "patrols", STORE_SUMMARY_PATROL_IDS
+	    "SELECT patrol.id, patrol.client_id, patrol.type, "
+	    "patrol.worker_id, patrol.start_ms, patrol.end_ms "
+	    "FROM sp CROSS JOIN patrol ON patrol.id = sp.id" },
+	[STORE_SQ_PATROL_MEMBERS] = { "patrol_members",
+	    STORE_SUMMARY_PATROL_IDS
+	    "SELECT patrol_member.patrol_id, patrol_member.worker_id "
+	    "FROM sp CROSS JOIN patrol_member "
+	    "ON patrol_member.patrol_id = sp.id" },
+	[STORE_SQ_PATROL_AREAS] = { "patrol_areas", STORE_SUMMARY_PATROL_IDS
+	    "SELECT patrol_area.patrol_id, patrol_area.village_id, "
+	    "coalesce(patrol_area.grid_id, 0) "
+	    "FROM sp CROSS JOIN patrol_area ON patrol_area.patrol_id = sp.id" },
+	[STORE_SQ_PATROL_POINTS] = { "patrol_points",
+	    STORE_SUMMARY_PATROL_IDS
+	    "SELECT patrol_point.patrol_id, patrol_point.worker_id, count(*) "
+	    "FROM sp CROSS JOIN patrol_point "
+	    "ON patrol_point.patrol_id = sp.id "
+	    "AND patrol_point.event_ms >= :from "
+	    "AND patrol_point.event_ms < :to "
+	    "GROUP BY patrol_point.patrol_id, patrol_point.worker_id" },
+	[STORE_SQ_SCREENINGS] = { "screenings",
+	    "SELECT day, village_id, grid_id, worker_id, zero, count(*) "
+	    "FROM screening WHERE day >= :day_from AND day <= :day_to "
+	    "GROUP BY day, village_id, grid_id, worker_id, zero" },
+	[STORE_SQ_DUTY_BEFORE] = { "duty_before",
+	    "SELECT worker_id, coalesce(village_id, 0), action = 'on', "
+	    "event_ms FROM duty WHERE worker_id = :worker "
+	    "AND event_ms < :before ORDER BY event_ms DESC, id DESC LIMIT 16" },
+	[STORE_SQ_DUTY] = { "duty",
+	    "SELECT worker_id, coalesce(village_id, 0), action = 'on', "
+	    "event_ms FROM duty WHERE event_ms >= :from AND event_ms < :to "
+	    "ORDER BY event_ms, id" },
+};
+
+/* Binds the named parameters of a summary statement; -EINVAL for others. */
+static int
+store_summary_bind(sqlite3_stmt *s, const struct store_summary_binds *b)
+{
+	const char	*name;
+	int		 i, n = sqlite3_bind_parameter_count(s), rc;
+
+	for (i = 1; i <= n; i++) {
+		if ((name = sqlite3_bind_parameter_name(s, i)) == NULL)
+			return -EINVAL;
+		name++;		/* the ':' */
+		if (strcmp(name, "from") == 0)
+			rc = sqlite3_bind_int64(s, i, b->from);
+		else if (strcmp(name, "to") == 0)
+			rc = sqlite3_bind_int64(s, i, b->to);
+		else if (strcmp(name, "pfrom") == 0)
+			rc = sqlite3_bind_int64(s, i, b->pfrom);
+		else if (strcmp(name, "pto") == 0)
+			rc = sqlite3_bind_int64(s, i, b->pto);
+		else if (strcmp(name, "before") == 0)
+			rc = sqlite3_bind_int64(s, i, b->before);
+		else if (strcmp(name, "worker") == 0)
+			rc = sqlite3_bind_int64(s, i, b->worker);
+		else if (strcmp(name, "day_from") == 0)
+			rc = sqlite3_bind_text(s, i, b->day_from, -1,
+			    SQLITE_STATIC);
+		else if (strcmp(name, "day_to") == 0)
+			rc = sqlite3_bind_text(s, i, b->day_to, -1,
+			    SQLITE_STATIC);
+		else
+			return -EINVAL;
+		if (rc != SQLITE_OK)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Prepares and binds one summary statement; NULL with the error kept. */
+static sqlite3_stmt *
+store_summary_start(struct store *st, enum store_summary_query q,
+    const struct store_summary_binds *b)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, store_summary_sql[q].sql, false)) ==
+	    NULL)
+		return NULL;
+	if (store_summary_bind(s, b) != 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "summary %s: bind",
+		    store_summary_sql[q].name);
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * Finalizes a summary statement after its rows: the callback's non-zero
+ * result r if it stopped them, -EIO if SQLite failed (rc is the last
+ * step's), else 0.
+ */
+static int
+store_summary_finish(struct store *st, enum store_summary_query q,
+    sqlite3_stmt *s, int rc, int r)
+{
+	char	 what[64];
+
+	if (r == 0 && rc != SQLITE_DONE) {
+		snprintf(what, sizeof(what), "summary %s",
+		    store_summary_sql[q].name);
+		store_seterr(st, st->db, what);
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/*
+ * Opens the read transaction of one summary: every query until
+ * store_summary_end sees the database as it was at the first one.
+ */
+int
+store_summary_begin(struct store *st)
+{
+	return store_exec(st, st->db, "BEGIN DEFERRED");
+}
+
+/* Ends the read transaction of store_summary_begin, if one is open. */
+void
+store_summary_end(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		(void)store_exec(st, st->db, "COMMIT");
+}
+
+/*
+ * Calls cb for each check-in whose event time lies in [from_ms, to_ms)
+ * (checkin_event), with its worker, grid and kind.
+ */
+int
+store_summary_checkins(struct store *st, int64_t from_ms, int64_t to_ms,
+    int (*cb)(void *, int64_t, int64_t, const char *), void *arg)
+{
+	struct store_summary_binds	 b = { .from = from_ms, .to = to_ms };
+	sqlite3_stmt			*s;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_CHECKINS, &b)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1),
+		    (const char *)sqlite3_column_text(s, 2));
+	return store_summary_finish(st, STORE_SQ_CHECKINS, s, rc, r);
+}
+
+/*
+ * Calls cb for each patrol whose time overlaps [from_ms, to_ms), open
+ * ones included (end_ms -1).
+ */
+int
+store_summary_patrols(struct store *st, int64_t from_ms, int64_t to_ms,
+    int (*cb)(void *, int64_t, const uint8_t *, const char *, int64_t,
+    int64_t, int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .pfrom = from_ms, .pto = to_ms };
+	sqlite3_stmt			*s;
+	uint8_t				 uuid[16];
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_PATROLS, &b)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (!store_column_uuid(s, 1, uuid))
+			memset(uuid, 0, sizeof(uuid));
+		r = cb(arg, sqlite3_column_int64(s, 0), uuid,
+		    (const char *)sqlite3_column_text(s, 2),
+		    sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4),
+		    sqlite3_column_type(s, 5) == SQLITE_NULL ? -1 :
+		    sqlite3_column_int64(s, 5));
+	}
+	return store_summary_finish(st, STORE_SQ_PATROLS, s, rc, r);
+}
+
+/* Calls cb for each member of the patrols of store_summary_patrols. */
+int
+store_summary_patrol_members(struct store *st, int64_t from_ms,
+    int64_t to_ms, int (*cb)(void *, int64_t, int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .pfrom = from_ms, .pto = to_ms };
+	sqlite3_stmt			*s;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_PATROL_MEMBERS, &b)) ==
+	    NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1));
+	return store_summary_finish(st, STORE_SQ_PATROL_MEMBERS, s, rc, r);
+}
+
+/*
+ * Calls cb for each village or grid (grid_id 0 for a whole village) of the
+ * patrols of store_summary_patrols.
+ */
+int
+store_summary_patrol_areas(struct store *st, int64_t from_ms, int64_t to_ms,
+    int (*cb)(void *, int64_t, int64_t, int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .pfrom = from_ms, .pto = to_ms };
+	sqlite3_stmt			*s;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_PATROL_AREAS, &b)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+	return store_summary_finish(st, STORE_SQ_PATROL_AREAS, s, rc, r);
+}
+
+/*
+ * Calls cb with the number of points per patrol and sender, for the
+ * patrols of store_summary_patrols(from_ms, to_ms) and the points whose
+ * event time lies in [points_from_ms, points_to_ms).
+ */
+int
+store_summary_patrol_points(struct store *st, int64_t from_ms, int64_t to_ms,
+    int64_t points_from_ms, int64_t points_to_ms,
+    int (*cb)(void *, int64_t, int64_t, int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .pfrom = from_ms, .pto = to_ms,
+					    .from = points_from_ms,
+					    .to = points_to_ms };
+	sqlite3_stmt			*s;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_PATROL_POINTS, &b)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+	return store_summary_finish(st, STORE_SQ_PATROL_POINTS, s, rc, r);
+}
+
+/*
+ * Calls cb with the number of screening records (zero reports, or items)
+ * per day, village, grid and sender for the days day_from..day_to
+ * (YYYY-MM-DD, inclusive; screening_day).
+ */
+int
+store_summary_screenings(struct store *st, const char *day_from,
+    const char *day_to, int (*cb)(void *, const char *, int64_t, int64_t,
+    int64_t, bool, int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .day_from = day_from,
+					    .day_to = day_to };
+	sqlite3_stmt			*s;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_SCREENINGS, &b)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, (const char *)sqlite3_column_text(s, 0),
+		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+		    sqlite3_column_int64(s, 3), sqlite3_column_int(s, 4) != 0,
+		    sqlite3_column_int64(s, 5));
+	return store_summary_finish(st, STORE_SQ_SCREENINGS, s, rc, r);
+}
+
+/*
+ * Calls cb with the last duty records (at most 16, newest first) of each
+ * of the n workers before before_ms (duty_worker), from which the caller
+ * finds the shifts still open then.  village_id is 0 for the post TOWN.
+ */
+int
+store_summary_duty_before(struct store *st, const int64_t *worker_ids,
+    size_t n, int64_t before_ms, int (*cb)(void *, int64_t, int64_t, bool,
+    int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .before = before_ms };
+	sqlite3_stmt			*s;
+	size_t				 i;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_DUTY_BEFORE, &b)) == NULL)
+		return -EIO;
+	for (i = 0; i < n && r == 0 && rc == SQLITE_DONE; i++) {
+		sqlite3_reset(s);
+		b.worker = worker_ids[i];
+		if (store_summary_bind(s, &b) != 0) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "summary duty_before: bind");
+			sqlite3_finalize(s);
+			return -EIO;
+		}
+		while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+			r = cb(arg, sqlite3_column_int64(s, 0),
+			    sqlite3_column_int64(s, 1),
+			    sqlite3_column_int(s, 2) != 0,
+			    sqlite3_column_int64(s, 3));
+	}
+	return store_summary_finish(st, STORE_SQ_DUTY_BEFORE, s, rc, r);
+}
+
+/*
+ * Calls cb for each duty record whose event time lies in [from_ms, to_ms),
+ * oldest first (duty_event).  village_id is 0 for the post TOWN.
+ */
+int
+store_summary_duty(struct store *st, int64_t from_ms, int64_t to_ms,
+    int (*cb)(void *, int64_t, int64_t, bool, int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .from = from_ms, .to = to_ms };
+	sqlite3_stmt			*s;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_DUTY, &b)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1), sqlite3_column_int(s, 2) != 0,
+		    sqlite3_column_int64(s, 3));
+	return store_summary_finish(st, STORE_SQ_DUTY, s, rc, r);
+}
+
+/*
+ * Runs EXPLAIN QUERY PLAN over every summary query, bound to a sample day,
+ * and calls cb with each query's name and each line of its plan.
+ */
+int
+store_summary_explain(struct store *st,
+    int (*cb)(void *, const char *, const char *), void *arg)
+{
+	struct store_summary_binds	 b;
+	sqlite3_stmt			*s;
+	char				*sql;
+	int64_t				 now = store_now_ms();
+	int				 i, rc = SQLITE_DONE, r = 0;
+
+	memset(&b, 0, sizeof(b));
+	b.from = b.pfrom = b.before = now - 86400000;
+	b.to = b.pto = now;
+	b.worker = 1;
+	b.day_from = b.day_to = "2026-11-26";
+	for (i = 0; i < STORE_SQ__COUNT && r == 0; i++) {
+		if ((sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s",
+		    store_summary_sql[i].sql)) == NULL) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "out of memory");
+			return -ENOMEM;
+		}
+		s = store_prepare(st, st->db, sql, false);
+		sqlite3_free(sql);
+		if (s == NULL)
+			return -EIO;
+		if (store_summary_bind(s, &b) != 0) {
+			sqlite3_finalize(s);
+			snprintf(st->errmsg, sizeof(st->errmsg), "summary "
+			    "%s: bind", store_summary_sql[i].name);
+			return -EIO;
+		}
+		while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+			r = cb(arg, store_summary_sql[i].name,
+			    (const char *)sqlite3_column_text(s, 3));
+		r = store_summary_finish(st, (enum store_summary_query)i, s,
+		    rc, r);
+	}
 	return r;
 }

@@ -10,7 +10,9 @@
  *
  * Checkpoints (copying the WAL back into the database) run on a second
  * thread with its own connections, so that no batch waits for one: the
- * writer's WAL hook only wakes that thread.
+ * writer's WAL hook only wakes that thread.  Summaries run on a third, the
+ * reader, also with its own connections: a year's summary takes long
+ * enough that neither the loop nor the writer may wait for it.
  *
  * Locking: one mutex guards both queues and the statistics; the store is
  * used by this thread only.  The checkpointer has its own mutex.  The loop's base is made thread-aware by
@@ -49,6 +51,13 @@ struct writer {
 	pthread_cond_t		 ckpt_cond;
 	bool			 ckpt_wanted;
 	bool			 ckpt_stopping;
+	/* the reader */
+	struct store		*rstore;
+	pthread_t		 rthread;
+	bool			 rstarted;
+	struct wjob_list	 rqueue;	/* under lock, signalled on rcond */
+	pthread_cond_t		 rcond;
+	bool			 rstopping;
 };
 
 /* Frees a job and everything it owns; NULL is a no-op. */
@@ -58,6 +67,11 @@ wjob_free(struct wjob *job)
 	if (job == NULL)
 		return;
 	free(job->checkin.note);
+	if (job->field) {
+		field_record_free(job->field);
+		free(job->field);
+	}
+	free(job->summary);
 	if (job->admin)
 		admin_request_free(job->admin);
 	free(job->reply);
@@ -81,15 +95,19 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	if (!ok)
 		log_err("writer: %s", store_errmsg(w->store));
 	STAILQ_FOREACH(job, batch, entry) {
-		if (job->type != WJOB_CHECKIN)
+		if (job->type != WJOB_CHECKIN && job->type != WJOB_FIELD)
 			continue;
 		n++;
 		if (!ok) {
 			job->result = STORE_FAILED;
 			continue;
 		}
-		job->result = store_checkin_insert(w->store, &job->checkin,
-		    &job->rowid);
+		if (job->type == WJOB_CHECKIN)
+			job->result = store_checkin_insert(w->store,
+			    &job->checkin, &job->rowid);
+		else
+			job->result = store_field_insert(w->store, job->field,
+			    &job->err, job->detail, sizeof(job->detail));
 		if (job->result == STORE_FAILED) {
 			/* One bad row fails alone, a lost transaction all. */
 			log_warn("writer: %s", store_errmsg(w->store));
@@ -108,7 +126,9 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	if (!ok) {
 		(void)store_rollback(w->store);
 		STAILQ_FOREACH(job, batch, entry)
-			if (job->type == WJOB_CHECKIN)
+			if ((job->type == WJOB_CHECKIN ||
+			    job->type == WJOB_FIELD) &&
+			    job->result != STORE_REFUSED)
 				job->result = STORE_FAILED;
 	}
 	pthread_mutex_lock(&w->lock);
@@ -210,6 +230,68 @@ writer_checkpointer(void *arg)
 	return NULL;
 }
 
+/* The reader thread: runs summaries one at a time, hands them back. */
+static void *
+writer_reader(void *arg)
+{
+	struct writer	*w = arg;
+	struct wjob	*job;
+	char		 err[256];
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (STAILQ_EMPTY(&w->rqueue) && !w->rstopping)
+			pthread_cond_wait(&w->rcond, &w->lock);
+		if ((job = STAILQ_FIRST(&w->rqueue)) == NULL)
+			break;
+		STAILQ_REMOVE_HEAD(&w->rqueue, entry);
+		pthread_mutex_unlock(&w->lock);
+		err[0] = '\0';
+		job->reply = summary_json(w->rstore, job->summary, err,
+		    sizeof(err));
+		if (job->reply == NULL) {
+			log_err("reader: summary: %s", err);
+			job->result = STORE_FAILED;
+		}
+		pthread_mutex_lock(&w->lock);
+		STAILQ_INSERT_TAIL(&w->done, job, entry);
+		event_active(w->done_ev, EV_READ, 0);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Queues a job for the reader thread (summaries). */
+void
+writer_read_submit(struct writer *w, struct wjob *job)
+{
+	pthread_mutex_lock(&w->lock);
+	STAILQ_INSERT_TAIL(&w->rqueue, job, entry);
+	pthread_cond_signal(&w->rcond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Stops and joins the reader thread; what it had not started is dropped. */
+static void
+writer_stop_reader(struct writer *w)
+{
+	struct wjob	*job;
+
+	if (w->rstarted) {
+		pthread_mutex_lock(&w->lock);
+		w->rstopping = true;
+		/* Jobs not started get no answer: the loop is going away. */
+		while ((job = STAILQ_FIRST(&w->rqueue)) != NULL) {
+			STAILQ_REMOVE_HEAD(&w->rqueue, entry);
+			wjob_free(job);
+		}
+		pthread_cond_signal(&w->rcond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->rthread, NULL);
+		w->rstarted = false;
+	}
+}
+
 /* Runs on the loop: takes the finished jobs and passes them on. */
 static void
 writer_done(evutil_socket_t fd, short events, void *arg)
@@ -249,6 +331,8 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 	pthread_cond_init(&w->cond, NULL);
 	pthread_mutex_init(&w->ckpt_lock, NULL);
 	pthread_cond_init(&w->ckpt_cond, NULL);
+	pthread_cond_init(&w->rcond, NULL);
+	STAILQ_INIT(&w->rqueue);
 	if ((w->done_ev = event_new(base, -1, 0, writer_done, w)) == NULL)
 		goto fail;
 	if ((w->reader = store_open_reader(cfg->database, err, sizeof(err))) ==
@@ -263,6 +347,16 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 	}
 	w->ckpt_started = true;
 	store_set_wal_callback(st, writer_wal_full, w);
+	if ((w->rstore = store_open_reader(cfg->database, err, sizeof(err))) ==
+	    NULL) {
+		log_err("writer: %s", err);
+		goto fail;
+	}
+	if ((r = pthread_create(&w->rthread, NULL, writer_reader, w)) != 0) {
+		errno = r;
+		goto fail;
+	}
+	w->rstarted = true;
 	if ((r = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
 		errno = r;
 		goto fail;
@@ -338,6 +432,7 @@ writer_stop(struct writer *w)
 {
 	if (!w->started) {
 		writer_stop_checkpointer(w);
+		writer_stop_reader(w);
 		return;
 	}
 	pthread_mutex_lock(&w->lock);
@@ -348,6 +443,7 @@ writer_stop(struct writer *w)
 	w->started = false;
 	writer_done(-1, 0, w);
 	writer_stop_checkpointer(w);
+	writer_stop_reader(w);
 }
 
 /* Stops the thread if needed and frees the writer; NULL is a no-op. */
@@ -372,6 +468,8 @@ writer_free(struct writer *w)
 	if (w->store)
 		store_set_wal_callback(w->store, NULL, NULL);
 	store_close(w->reader);
+	store_close(w->rstore);
+	pthread_cond_destroy(&w->rcond);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->ckpt_lock);

@@ -1,16 +1,24 @@
 /*
  * pingan.c: the terminal client of pingand.
  *
- * Grid workers and patrol members send check-ins with `pingan checkin`; the
- * 综治中心 keeps the roster with `pingan admin` over the daemon's UNIX socket.
- * It speaks docs/PROTOCOL.md on a blocking socket, waiting with poll() so
- * that every connect and every reply is bounded by --timeout.
+ * Grid workers and patrol members send check-ins, patrols, screening
+ * reports and duty shifts (`pingan checkin`, `patrol`, `screening`, `duty`);
+ * supervisors read the day's summary (`pingan summary`); the 综治中心 keeps
+ * the roster with `pingan admin` over the daemon's UNIX socket.  It speaks
+ * docs/PROTOCOL.md on a blocking socket, waiting with poll() so that every
+ * connect and every reply is bounded by --timeout.
+ *
+ * A write the server cannot take now (unreachable, connection lost, busy)
+ * goes to the offline spool (src/spool.c); every later write sends the
+ * spool first, on the same connection, and `pingan sync` sends it alone.
  *
  * Every failure prints one line, "pingan: 中文 (English)", and exits with
- * 1 (the server said ERR), 2 (usage), 3 (network) or 4 (local problem).
+ * 1 (the server said ERR), 2 (usage), 3 (network), 4 (local problem) or
+ * 5 (saved in the offline spool, to be sent later).
  */
 
 #include <sys/types.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +29,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
@@ -42,8 +51,12 @@
 #define EXIT_USAGE	2	/* bad or missing option */
 #define EXIT_NETWORK	3	/* connect, timeout, closed, bad greeting */
 #define EXIT_LOCAL	4	/* config, file, memory */
+#define EXIT_SPOOLED	5	/* kept in the offline spool for later */
 
 #define CLIENT_LINE_MAX		(64 * 1024)	/* bytes in one reply line */
+#define CLIENT_SUMMARY_MAX	(16 * 1024 * 1024)	/* the SUMMARY reply */
+#define CLIENT_WINDOW		64	/* requests in flight on one connection */
+#define CLIENT_TEXT_MAX		4000	/* --summary, --item */
 #define CLIENT_IMPORT_MAX	(8 * 1024 * 1024)
 #define CLIENT_NOTE_MAX		4000
 #define CLIENT_CONF_MAX		(64 * 1024)
@@ -81,6 +94,20 @@ enum opt_id {
 	OPT_TEAM,
 	OPT_PHONE,
 	OPT_RAW,
+	OPT_TYPE,
+	OPT_MEMBERS,
+	OPT_VILLAGES,
+	OPT_GRIDS,
+	OPT_PATROL,
+	OPT_CHECKPOINT,
+	OPT_SUMMARY,
+	OPT_ZERO,
+	OPT_ITEM,
+	OPT_DAY,
+	OPT_FROM,
+	OPT_TO,
+	OPT_POST,
+	OPT_JSON,
 	OPT__COUNT,
 };
 
@@ -111,6 +138,20 @@ static const struct {
 	[OPT_TEAM] = { "team", required_argument },
 	[OPT_PHONE] = { "phone", required_argument },
 	[OPT_RAW] = { "raw", no_argument },
+	[OPT_TYPE] = { "type", required_argument },
+	[OPT_MEMBERS] = { "members", required_argument },
+	[OPT_VILLAGES] = { "villages", required_argument },
+	[OPT_GRIDS] = { "grids", required_argument },
+	[OPT_PATROL] = { "patrol", required_argument },
+	[OPT_CHECKPOINT] = { "checkpoint", required_argument },
+	[OPT_SUMMARY] = { "summary", required_argument },
+	[OPT_ZERO] = { "zero", no_argument },
+	[OPT_ITEM] = { "item", required_argument },
+	[OPT_DAY] = { "day", required_argument },
+	[OPT_FROM] = { "from", required_argument },
+	[OPT_TO] = { "to", required_argument },
+	[OPT_POST] = { "post", required_argument },
+	[OPT_JSON] = { "json", no_argument },
 };
 
 /* How a command uses an option: its value's name, help, request field. */
@@ -148,6 +189,7 @@ struct client {
 	int		 fd;
 	int		 timeout_ms;
 	const char	*peer;		/* address or socket path */
+	size_t		 line_max;	/* bytes in one reply line */
 	char		*buf;
 	size_t		 off;		/* first byte not yet returned */
 	size_t		 len;		/* bytes held in buf */
@@ -189,7 +231,21 @@ struct admin_sub {
 	int				 flags;
 };
 
+/* A subcommand of `pingan patrol` or `pingan duty`. */
+struct subcommand {
+	const char		*name;
+	const char		*synopsis;
+	const char		*help;
+	const struct optuse	*opts;
+};
+
 static int	 cmd_checkin(struct cli *, int, char **);
+static int	 cmd_patrol(struct cli *, int, char **);
+static int	 cmd_screening(struct cli *, int, char **);
+static int	 cmd_duty(struct cli *, int, char **);
+static int	 cmd_summary(struct cli *, int, char **);
+static int	 cmd_sync(struct cli *, int, char **);
+static int	 cmd_queue(struct cli *, int, char **);
 static int	 cmd_ping(struct cli *, int, char **);
 static int	 cmd_admin(struct cli *, int, char **);
 static int	 cmd_help(struct cli *, int, char **);
@@ -201,6 +257,7 @@ struct command {
 	const char		*synopsis;
 	const char		*help;
 	const struct optuse	*opts;
+	const struct subcommand	*subs;		/* NULL-named end */
 };
 
 static const struct optuse common_opts[] = {
@@ -244,8 +301,133 @@ static const struct optuse checkin_opts[] = {
 	{ OPT_NONE, NULL, NULL, false, NULL },
 };
 
+#define OPT_HELP_AT \
+	"发生时间, 默认现在 (when it happened, default now): RFC 3339, " \
+	"Unix ms, 'YYYY-MM-DD HH:MM[:SS]' or 'HH:MM' (today, local time)"
+#define OPT_HELP_ID \
+	"记录编号, 重发时用同一个 (record id, a UUID; re-send with the " \
+	"same one to avoid a duplicate)"
+
+static const struct optuse patrol_start_opts[] = {
+	{ OPT_TYPE, "TYPE", "巡逻类型 (patrol type): security 治安巡防, "
+	    "forest_fire 森林防火巡逻", true, NULL },
+	{ OPT_MEMBERS, "CODES", "同行队员, 逗号分隔, 自己总在内 (other members, "
+	    "comma-separated; you are always on it), 如 (e.g.) P002,P003",
+	    false, NULL },
+	{ OPT_VILLAGES, "CODES", "巡逻的村(居), 逗号分隔 (villages covered), "
+	    "如 (e.g.) DK,CJ", false, NULL },
+	{ OPT_GRIDS, "CODES", "巡逻的网格, 逗号分隔 (grids covered), 如 (e.g.) "
+	    "DK-01,DK-02; 村(居)或网格至少一项 (at least one village or grid)",
+	    false, NULL },
+	{ OPT_NOTE, "TEXT", "说明 (note, UTF-8, at most 4000 bytes)", false,
+	    NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_LAT, "DEG", "纬度 (latitude, WGS-84, -90..90; with --lon)",
+	    false, NULL },
+	{ OPT_LON, "DEG", "经度 (longitude, WGS-84, -180..180; with --lat)",
+	    false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse patrol_point_opts[] = {
+	{ OPT_PATROL, "ID", "巡逻编号, 默认当前巡逻 (the patrol's id; default: "
+	    "your current patrol, from 'patrol start')", false, NULL },
+	{ OPT_CHECKPOINT, "CODE", "打卡点编号 (checkpoint code)", false, NULL },
+	{ OPT_NOTE, "TEXT", "说明 (note, UTF-8, at most 4000 bytes)", false,
+	    NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_LAT, "DEG", "纬度 (latitude, WGS-84, -90..90; with --lon)",
+	    false, NULL },
+	{ OPT_LON, "DEG", "经度 (longitude, WGS-84, -180..180; with --lat)",
+	    false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse patrol_end_opts[] = {
+	{ OPT_PATROL, "ID", "巡逻编号, 默认当前巡逻 (the patrol's id; default: "
+	    "your current patrol)", false, NULL },
+	{ OPT_SUMMARY, "TEXT", "巡逻小结, 发现的情况 (what the patrol found, "
+	    "at most 4000 bytes)", false, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_LAT, "DEG", "纬度 (latitude, WGS-84, -90..90; with --lon)",
+	    false, NULL },
+	{ OPT_LON, "DEG", "经度 (longitude, WGS-84, -180..180; with --lat)",
+	    false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse screening_opts[] = {
+	{ OPT_GRID, "CODE", "网格编号 (grid code), 如 (e.g.) DK-01", true,
+	    NULL },
+	{ OPT_ZERO, NULL, "零报告: 未发现问题 (zero report: nothing found)",
+	    false, NULL },
+	{ OPT_ITEM, "TEXT", "发现的一个问题, 每个问题报一次 (one item found; one "
+	    "report per item)", false, NULL },
+	{ OPT_VILLAGE, "CODE", "村(居)编号, 默认网格所属 (village code; default "
+	    "the grid's)", false, NULL },
+	{ OPT_DAY, "YYYY-MM-DD", "排查日期, 默认发生时间那天 (the day screened; "
+	    "default the day of --at)", false, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse duty_opts[] = {
+	{ OPT_POST, "POST", "值班岗位: TOWN 综治中心, 或村(居)编号 (the post: "
+	    "TOWN for the town center, or a village code)", true, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse summary_opts[] = {
+	{ OPT_DAY, "YYYY-MM-DD", "哪一天, 默认今天 (the day; default today)",
+	    false, NULL },
+	{ OPT_FROM, "YYYY-MM-DD", "起始日期, 与 --to 同用 (first day of a range, "
+	    "with --to)", false, NULL },
+	{ OPT_TO, "YYYY-MM-DD", "结束日期 (last day of the range)", false,
+	    NULL },
+	{ OPT_VILLAGE, "CODE", "只看此村(居) (only this village)", false,
+	    NULL },
+	{ OPT_JSON, NULL, "输出 JSON (print the JSON as the server sent it)",
+	    false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse queue_opts[] = {
+	{ OPT_JSON, NULL, "输出 JSON (print JSON)", false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
 static const struct optuse no_opts[] = {
 	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct subcommand patrol_subs[] = {
+	{ "start", "patrol start --type TYPE (--villages CODES | --grids CODES)\n"
+	  "                       [--members CODES] [--note TEXT] [--at TIME]\n"
+	  "                       [--lat DEG --lon DEG] [--id UUID]",
+	  "开始巡逻, 输出巡逻编号并记为当前巡逻 (start a patrol; prints its id "
+	  "and remembers it as your current patrol)", patrol_start_opts },
+	{ "point", "patrol point [--patrol ID] [--checkpoint CODE] "
+	  "[--note TEXT]\n"
+	  "                       [--at TIME] [--lat DEG --lon DEG] [--id UUID]",
+	  "巡逻途中打卡 (a point on the way)", patrol_point_opts },
+	{ "end", "patrol end [--patrol ID] [--summary TEXT] [--at TIME]\n"
+	  "                       [--lat DEG --lon DEG] [--id UUID]",
+	  "结束巡逻 (end the patrol)", patrol_end_opts },
+	{ NULL, NULL, NULL, NULL },
+};
+
+static const struct subcommand duty_subs[] = {
+	{ "on", "duty on --post POST [--at TIME] [--id UUID]",
+	  "上岗值班签到 (check in for duty)", duty_opts },
+	{ "off", "duty off --post POST [--at TIME] [--id UUID]",
+	  "下岗值班签退 (check out from duty)", duty_opts },
+	{ NULL, NULL, NULL, NULL },
 };
 
 static const struct optuse admin_opts[] = {
@@ -258,15 +440,36 @@ static const struct command commands[] = {
 	{ "checkin", cmd_checkin,
 	  "checkin --grid CODE --kind KIND [--note TEXT] [--at TIME]\n"
 	  "                       [--lat DEG --lon DEG] [--id UUID]",
-	  "提交签到记录 (submit a check-in)", checkin_opts },
+	  "提交签到记录 (submit a check-in)", checkin_opts, NULL },
+	{ "patrol", cmd_patrol, "patrol start|point|end [options]",
+	  "巡逻: 开始, 途中打卡, 结束 (a patrol: start, points, end)", no_opts,
+	  patrol_subs },
+	{ "screening", cmd_screening,
+	  "screening --grid CODE (--zero | --item TEXT) [--village CODE]\n"
+	  "                       [--day YYYY-MM-DD] [--at TIME] [--id UUID]",
+	  "每天一排查: 零报告或发现的问题 (daily screening: a zero report or an "
+	  "item found)", screening_opts, NULL },
+	{ "duty", cmd_duty, "duty on|off --post POST [--at TIME] [--id UUID]",
+	  "值班签到、签退 (duty check-in and check-out)", no_opts, duty_subs },
+	{ "summary", cmd_summary,
+	  "summary [--day YYYY-MM-DD | --from YYYY-MM-DD --to YYYY-MM-DD]\n"
+	  "                       [--village CODE] [--json]",
+	  "汇总: 做了什么, 缺了什么 (the summary: what was done, what was "
+	  "not; supervisors)", summary_opts, NULL },
+	{ "sync", cmd_sync, "sync",
+	  "发送离线队列中的记录 (send what waits in the offline spool)",
+	  no_opts, NULL },
+	{ "queue", cmd_queue, "queue [--json]",
+	  "列出离线队列中等待发送的记录 (list the records waiting in the "
+	  "offline spool)", queue_opts, NULL },
 	{ "ping", cmd_ping, "ping",
 	  "测试与服务器的连接 (measure the round trip to the server)",
-	  no_opts },
+	  no_opts, NULL },
 	{ "admin", cmd_admin, "admin [--raw] <子命令 subcommand> [options]",
 	  "管理村(居)、网格、人员和令牌 (administer the roster and tokens)",
-	  admin_opts },
-	{ "help", cmd_help, "help [command]",
-	  "显示帮助 (show help)", no_opts },
+	  admin_opts, NULL },
+	{ "help", cmd_help, "help [command [subcommand]]",
+	  "显示帮助 (show help)", no_opts, NULL },
 };
 
 #define COL_END { NULL, NULL, COL_TEXT }
@@ -802,6 +1005,31 @@ usage_options(FILE *f, const struct optuse *uses, const struct optuse *skip)
 	}
 }
 
+/* Prints the exit statuses. */
+static void
+usage_exit_status(FILE *f)
+{
+	fprintf(f, "退出码 (exit status): 0 成功, 已保存 (success: stored), "
+	    "1 服务器拒绝 (the server answered ERR),\n"
+	    "  2 用法错误 (usage), 3 网络错误 (network), 4 本地错误 (config, "
+	    "file, memory),\n"
+	    "  5 已存入离线队列, 稍后自动发送 (saved in the offline spool, to be "
+	    "sent later).\n");
+}
+
+/* Prints how writes use the offline spool. */
+static void
+usage_spool(FILE *f)
+{
+	fprintf(f, "\n网络不通时记录存入离线队列 ($XDG_STATE_HOME/pingan/spool, "
+	    "默认 ~/.local/state/pingan/spool),\n"
+	    "保留原发生时间, 以后每次提交先补发; 也可用 'pingan sync'。\n"
+	    "(When the server cannot be reached the record is saved in the "
+	    "offline spool with its\n"
+	    "event time, and sent first by every later write, or by "
+	    "'pingan sync'; exit status 5.)\n");
+}
+
 /* Prints the overall help: the commands and the common options. */
 static void
 usage_all(FILE *f)
@@ -810,8 +1038,9 @@ usage_all(FILE *f)
 
 	fprintf(f, "用法 (usage): pingan [options] <command> [command "
 	    "options]\n\n");
-	fprintf(f, "平安综治签到客户端 (pingan: check-ins and roster "
-	    "administration for pingand)\n\n");
+	fprintf(f, "平安综治客户端 (pingan: check-ins, patrols, daily "
+	    "screening, duty, summaries\nand roster administration for "
+	    "pingand)\n\n");
 	fprintf(f, "命令 (commands):\n");
 	for (i = 0; i < nitems(commands); i++)
 		fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].help);
@@ -820,9 +1049,7 @@ usage_all(FILE *f)
 	usage_options(f, common_opts, NULL);
 	fprintf(f, "\n'pingan help <command>' 或 (or) 'pingan <command> --help' "
 	    "显示命令的用法 (shows a command's usage).\n");
-	fprintf(f, "退出码 (exit status): 0 成功 (success), 1 服务器拒绝 "
-	    "(the server answered ERR), 2 用法错误 (usage),\n"
-	    "  3 网络错误 (network), 4 本地错误 (config, file, memory).\n");
+	usage_exit_status(f);
 }
 
 /* Prints the usage of one command with every option it takes. */
@@ -845,15 +1072,66 @@ usage_command(FILE *f, const struct command *cmd)
 		fprintf(f, "\n'pingan admin <subcommand> --help' 显示子命令的"
 		    "用法 (shows a subcommand's usage).\n");
 	}
-	if (cmd->fn == cmd_checkin) {
+	if (cmd->subs != NULL) {
+		fprintf(f, "\n子命令 (subcommands):\n");
+		for (i = 0; cmd->subs[i].name != NULL; i++)
+			fprintf(f, "  %-8s  %s\n", cmd->subs[i].name,
+			    cmd->subs[i].help);
+		fprintf(f, "\n'pingan %s <subcommand> --help' 显示子命令的用法 "
+		    "(shows a subcommand's usage).\n", cmd->name);
+	}
+	if (cmd->fn == cmd_checkin || cmd->fn == cmd_screening) {
 		fprintf(f, "\n成功时只输出记录编号; 已存在的记录不会重复保存。\n"
 		    "(On success the record id is printed alone; re-sending "
 		    "an id is always safe.)\n");
+		usage_spool(f);
 	}
-	if (cmd->fn != cmd_help) {
+	if (cmd->fn == cmd_patrol || cmd->fn == cmd_duty)
+		usage_spool(f);
+	if (cmd->fn == cmd_sync)
+		fprintf(f, "\n只发送当前人员 (--worker) 的记录; 队列清空时退出码 0, "
+		    "仍有记录等待时 5。\n"
+		    "(Sends the current worker's records only; exit status 0 "
+		    "when none is left, 5 when some still wait.)\n"
+		    "被服务器拒绝的记录移到 spool.rejected (records the server "
+		    "refuses move to spool.rejected).\n");
+	if (cmd->fn == cmd_queue)
+		fprintf(f, "\n列出本机所有人员的待发送记录, 不连接服务器。\n"
+		    "(Lists the waiting records of every worker of this "
+		    "account; no connection.)\n");
+	if (cmd->fn == cmd_summary)
+		fprintf(f, "\n仅限综治中心人员 (supervisors only). 表格依次为: 缺口 "
+		    "(逾期的标出), 今日概况, 村(居)一览, 人员.\n"
+		    "(Tables: gaps, overdue ones marked 逾期; town totals; "
+		    "villages; workers.)\n");
+	if (cmd->fn != cmd_help && cmd->fn != cmd_queue) {
 		fprintf(f, "\n通用选项 (common options):\n");
 		usage_options(f, common_opts, cmd->opts);
 	}
+	if (cmd->fn != cmd_help && cmd->fn != cmd_admin) {
+		fputc('\n', f);
+		usage_exit_status(f);
+	}
+}
+
+/* Prints the usage of one subcommand of patrol or duty. */
+static void
+usage_sub(FILE *f, const struct command *cmd, const struct subcommand *sub)
+{
+	fprintf(f, "用法 (usage): pingan %s\n\n%s\n", sub->synopsis,
+	    sub->help);
+	fprintf(f, "\n选项 (options):\n");
+	usage_options(f, sub->opts, NULL);
+	if (cmd->fn == cmd_patrol)
+		fprintf(f, "\n当前巡逻记在 $XDG_STATE_HOME/pingan/patrol-<人员编号>; "
+		    "'patrol end' 后忘掉。\n"
+		    "(The current patrol is remembered per worker until "
+		    "'patrol end'.)\n");
+	usage_spool(f);
+	fprintf(f, "\n通用选项 (common options):\n");
+	usage_options(f, common_opts, sub->opts);
+	fputc('\n', f);
+	usage_exit_status(f);
 }
 
 /* Prints the usage of one admin subcommand. */
@@ -899,6 +1177,18 @@ command_find(const char *name)
 	for (i = 0; i < nitems(commands); i++)
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
+	return NULL;
+}
+
+/* Finds a subcommand of patrol or duty by name. */
+static const struct subcommand *
+subcommand_find(const struct command *cmd, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; cmd->subs != NULL && cmd->subs[i].name != NULL; i++)
+		if (strcmp(cmd->subs[i].name, name) == 0)
+			return &cmd->subs[i];
 	return NULL;
 }
 
@@ -1167,7 +1457,18 @@ client_init(struct client *c, int timeout, const char *peer)
 	c->fd = -1;
 	c->timeout_ms = timeout * 1000;
 	c->peer = peer;
+	c->line_max = CLIENT_LINE_MAX;
 	c->buf = xmalloc(CLIENT_LINE_MAX + 1);
+}
+
+/* Lets reply lines grow to max bytes (the SUMMARY reply is one line). */
+static void
+client_set_line_max(struct client *c, size_t max)
+{
+	if (max > c->line_max) {
+		c->buf = xreallocarray(c->buf, max + 1, 1);
+		c->line_max = max;
+	}
 }
 
 /* Closes the connection and frees the buffer. */
@@ -1422,11 +1723,11 @@ client_read_line(struct client *c, char **ret_line)
 			c->len -= c->off;
 			c->off = 0;
 		}
-		if (c->len >= CLIENT_LINE_MAX)
+		if (c->len >= c->line_max)
 			return -EMSGSIZE;
 		if ((error = fd_wait(c->fd, POLLIN, deadline)) != 0)
 			return error;
-		n = recv(c->fd, c->buf + c->len, CLIENT_LINE_MAX - c->len,
+		n = recv(c->fd, c->buf + c->len, c->line_max - c->len,
 		    MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR || errno == EAGAIN ||
@@ -1461,7 +1762,7 @@ client_fail(const struct client *c, int error, const char *resend_id)
 		break;
 	case -EMSGSIZE:
 		snprintf(zh, sizeof(zh), "%s 的回复行过长", sbuf);
-		snprintf(en, sizeof(en), "reply line longer than 64 KiB");
+		snprintf(en, sizeof(en), "reply line too long");
 		break;
 	default:
 		snprintf(zh, sizeof(zh), "与 %s 通信失败: %s", sbuf,
@@ -1747,46 +2048,6 @@ at_parse(const char *s, char *buf, size_t size)
 	return 0;
 }
 
-/* Reads the CHECKIN reply and prints the id; returns an exit status. */
-static int
-checkin_reply(struct client *c, const char *id)
-{
-	uint8_t	 want[16], got[16];
-	char	*line, word[64], state[16];
-	int	 error;
-
-	/* The reply to AUTH comes first. */
-	if ((error = client_read_line(c, &line)) != 0)
-		return client_fail(c, error, id);
-	if (reply_err(line))
-		return server_refused(line);
-	if (!reply_ok(line))
-		return reply_unexpected(line);
-
-	if ((error = client_read_line(c, &line)) != 0)
-		return client_fail(c, error, id);
-	if (reply_err(line))
-		return server_refused(line);
-	if (!reply_ok(line) ||
-	    sscanf(line, "OK %63s %15s", word, state) != 2 ||
-	    proto_uuid_parse(word, got) != 0 ||
-	    proto_uuid_parse(id, want) != 0 ||
-	    memcmp(got, want, sizeof(got)) != 0)
-		return reply_unexpected(line);
-	if (strcmp(state, "stored") == 0) {
-		printf("%s\n", id);
-		return 0;
-	}
-	if (strcmp(state, "duplicate") == 0) {
-		printf("%s\n", id);
-		fflush(stdout);
-		fprintf(stderr, "pingan: 已存在,未重复保存 (duplicate: stored "
-		    "before)\n");
-		return 0;
-	}
-	return reply_unexpected(line);
-}
-
 /* Tells whether a credential can go into AUTH as one unquoted word. */
 static bool
 credential_valid(const char *s, size_t max)
@@ -1802,35 +2063,895 @@ credential_valid(const char *s, size_t max)
 	return proto_utf8_valid(s, strlen(s));
 }
 
+/*
+ * Loads the settings and checks what a terminal request needs: the worker,
+ * its token and a server address that parses.  Returns 0 or an exit
+ * status (the settings are freed then).
+ */
+static int
+settings_terminal(const struct cli *cli, struct settings *s, const char *cmd)
+{
+	char	*host, *port, sbuf[128];
+	int	 rv;
+
+	if ((rv = settings_load(cli, s, cmd)) != 0) {
+		settings_free(s);
+		return rv;
+	}
+	if (s->worker == NULL || s->token == NULL) {
+		settings_free(s);
+		return usage_error(cmd, "缺少人员编号和令牌: 用 --worker 和 "
+		    "--token, 环境变量 PINGAN_WORKER 和 PINGAN_TOKEN, 或配置文件"
+		    "中的 worker 和 token 给出 (missing credentials: give "
+		    "--worker and --token, set PINGAN_WORKER and PINGAN_TOKEN, "
+		    "or put worker and token in the config file)");
+	}
+	if (!credential_valid(s->worker, PINGAN_CODE_MAX) ||
+	    !credential_valid(s->token, PINGAN_TOKEN_MAX)) {
+		settings_free(s);
+		return usage_error(cmd, "人员编号或令牌无效 (bad worker code "
+		    "or token)");
+	}
+	if (server_split(s->server, &host, &port) != 0) {
+		rv = usage_error(cmd, "服务器地址无效 '%s', 应为 HOST:PORT 或 "
+		    "[IPv6]:PORT (bad server address)", sanitize(s->server,
+		    sbuf, sizeof(sbuf)));
+		settings_free(s);
+		return rv;
+	}
+	free(host);
+	free(port);
+	return 0;
+}
+
+/* Splits an ERR line into its code and its Chinese message, sanitized. */
+static void
+reply_err_parts(const char *line, char *code, size_t csize, char *msg,
+    size_t msize)
+{
+	const char	*p = line + 3, *m;
+	char		 tmp[512];
+	size_t		 n;
+
+	p += strspn(p, " ");
+	n = strcspn(p, " ");
+	m = p + n;
+	m += strspn(m, " ");
+	snprintf(tmp, sizeof(tmp), "%.*s", (int)(n < 128 ? n : 128), p);
+	sanitize(tmp, code, csize);
+	message_chinese(m, tmp, sizeof(tmp));
+	sanitize(tmp, msg, msize);
+}
+
+/* Tells whether an ERR code means "not now": send the record again later. */
+static bool
+code_transient(const char *code)
+{
+	return strcmp(code, "storage") == 0 || strcmp(code, "busy") == 0 ||
+	    strcmp(code, "shutting_down") == 0;
+}
+
+/* Reports an ERR that means the server cannot take requests now; returns 3. */
+static int
+server_unavailable(const char *line)
+{
+	char	 code[64], msg[512];
+
+	reply_err_parts(line, code, sizeof(code), msg, sizeof(msg));
+	return errorx(EXIT_NETWORK, "服务器暂时不可用: %s (server "
+	    "unavailable: %s)", msg[0] != '\0' ? msg : code, code);
+}
+
+/* The wall clock in Unix milliseconds. */
+static int64_t
+wall_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Formats ms as the value of at=: local RFC 3339, or Unix ms. */
+static void
+at_format(int64_t ms, char *buf, size_t size)
+{
+	int64_t	 back;
+
+	if (time_format_local(ms, buf, size) == 0 &&
+	    proto_time_parse(buf, &back) == 0 && back == ms)
+		return;
+	snprintf(buf, size, "%lld", (long long)ms);
+}
+
+/* ---- records: the writes a command makes --------------------------------- */
+
+#define RECORD_FIELDS_MAX	12
+
+/* One write a command makes, before it is sent or spooled. */
+struct record {
+	const char	*verb;		/* "CHECKIN", "PATROL-START", ... */
+	char		 id[PINGAN_UUID_STRLEN + 1];
+	int		 nfields;
+	const char	*keys[RECORD_FIELDS_MAX];
+	const char	*vals[RECORD_FIELDS_MAX];
+	bool		 has_at;	/* --at was given */
+	char		 at[64];	/* --at as sent, or when the command ran */
+	int64_t		 made_ms;	/* when the command ran */
+	char		*owned[4];	/* values built here, freed with it */
+	int		 nowned;
+};
+
+/* Adds key=value to a record (value not copied unless owned). */
+static void
+record_field(struct record *r, const char *key, const char *val)
+{
+	if (r->nfields == RECORD_FIELDS_MAX)
+		nomem();	/* cannot happen: commands add fewer */
+	r->keys[r->nfields] = key;
+	r->vals[r->nfields] = val;
+	r->nfields++;
+}
+
+/* Adds key=value with a value the record owns and frees. */
+static void
+record_field_owned(struct record *r, const char *key, char *val)
+{
+	if (r->nowned == (int)nitems(r->owned))
+		nomem();
+	r->owned[r->nowned++] = val;
+	record_field(r, key, val);
+}
+
+/* Frees what a record owns. */
+static void
+record_free(struct record *r)
+{
+	while (r->nowned > 0)
+		free(r->owned[--r->nowned]);
+}
+
+/*
+ * Starts a record: its id (--id, or a new random UUID) and its time
+ * (--at, or now, which goes into the request only if it is spooled, so
+ * that a late record keeps its event time).  Returns 0 or 2.
+ */
+static int
+record_init(const struct cli *cli, const char *cmd, const char *verb,
+    struct record *r)
+{
+	uint8_t	 uuid[16];
+	uuid_t	 gen;
+	char	 sbuf[64];
+
+	memset(r, 0, sizeof(*r));
+	r->verb = verb;
+	r->made_ms = wall_ms();
+	if (cli->opt[OPT_AT] != NULL) {
+		if (at_parse(cli->opt[OPT_AT], r->at, sizeof(r->at)) != 0)
+			return usage_error(cmd, "无法识别的时间 '%s' (bad --at: "
+			    "use RFC 3339, Unix ms, 'YYYY-MM-DD HH:MM[:SS]' or "
+			    "'HH:MM')", sanitize(cli->opt[OPT_AT], sbuf,
+			    sizeof(sbuf)));
+		r->has_at = true;
+	} else
+		at_format(r->made_ms, r->at, sizeof(r->at));
+	if (cli->opt[OPT_ID] != NULL) {
+		if (proto_uuid_parse(cli->opt[OPT_ID], uuid) != 0)
+			return usage_error(cmd, "记录编号须为 UUID (--id must "
+			    "be a UUID, 8-4-4-4-12 hex)");
+		proto_uuid_format(uuid, r->id);
+	} else {
+		uuid_generate_random(gen);
+		uuid_unparse_lower(gen, r->id);
+	}
+	return 0;
+}
+
+/*
+ * Writes the request line of a record (without its '\n') to sb: with at=
+ * when --at was given or when it goes to the spool.
+ */
+static void
+record_line(const struct record *r, bool spooled, struct strbuf *sb)
+{
+	int	 i;
+
+	sb_adds(sb, r->verb);
+	sb_field(sb, "id", r->id);
+	for (i = 0; i < r->nfields; i++)
+		sb_field(sb, r->keys[i], r->vals[i]);
+	if (spooled || r->has_at)
+		sb_field(sb, "at", r->at);
+}
+
+/* Checks --lat and --lon and adds them; returns 0 or 2. */
+static int
+record_position(const struct cli *cli, const char *cmd, struct record *r)
+{
+	const char	*lat = cli->opt[OPT_LAT], *lon = cli->opt[OPT_LON];
+	double		 d;
+
+	if ((lat == NULL) != (lon == NULL))
+		return usage_error(cmd, "--lat 和 --lon 须同时给出 (give both "
+		    "--lat and --lon, or neither)");
+	if (lat == NULL)
+		return 0;
+	if (proto_double_parse(lat, -90.0, 90.0, &d) != 0)
+		return usage_error(cmd, "纬度须在 -90 到 90 之间 (--lat must be "
+		    "-90..90)");
+	if (proto_double_parse(lon, -180.0, 180.0, &d) != 0)
+		return usage_error(cmd, "经度须在 -180 到 180 之间 (--lon must "
+		    "be -180..180)");
+	record_field(r, "lat", lat);
+	record_field(r, "lon", lon);
+	return 0;
+}
+
+/*
+ * Checks a free-text option (UTF-8, no control byte but newline and tab,
+ * at most max bytes) and adds it as key when given.  Returns 0 or 2.
+ */
+static int
+record_text(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, size_t max, struct record *r)
+{
+	const char	*v = cli->opt[id], *name = opt_names[id].name;
+
+	if (v == NULL)
+		return 0;
+	if (!text_valid(v, true))
+		return usage_error(cmd, "--%s 须为 UTF-8 文本, 不含控制字符 "
+		    "(--%s must be UTF-8 text without control characters)",
+		    name, name);
+	if (strlen(v) > max)
+		return usage_error(cmd, "--%s 超过 %zu 字节 (--%s longer than "
+		    "%zu bytes)", name, max, name, max);
+	record_field(r, key, v);
+	return 0;
+}
+
+/* Checks a code option (one word) and adds it as key; returns 0 or 2. */
+static int
+record_code(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, bool required, struct record *r)
+{
+	const char	*v = cli->opt[id], *name = opt_names[id].name;
+	const char	*p;
+
+	if (v == NULL) {
+		if (required)
+			return usage_error(cmd, "缺少 --%s (missing --%s)",
+			    name, name);
+		return 0;
+	}
+	for (p = v; *p != '\0'; p++)
+		if (*p == ' ' || *p == ',')
+			break;
+	if (v[0] == '\0' || *p != '\0' || strlen(v) > PINGAN_CODE_MAX ||
+	    !text_valid(v, false))
+		return usage_error(cmd, "--%s 编号无效 (bad --%s code)", name,
+		    name);
+	record_field(r, key, v);
+	return 0;
+}
+
+/*
+ * Checks a comma-separated list of codes ("DK, CJ" is fine: blanks go)
+ * and adds it as key; returns 0 or 2.
+ */
+static int
+record_codes(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, struct record *r)
+{
+	const char	*v = cli->opt[id], *name = opt_names[id].name, *p, *e;
+	struct strbuf	 sb = { NULL, 0, 0 };
+	size_t		 n = 0, len;
+
+	if (v == NULL)
+		return 0;
+	if (!text_valid(v, false))
+		goto bad;
+	for (p = v; *p != '\0'; p = *e == ',' ? e + 1 : e) {
+		p += strspn(p, " ");
+		e = p + strcspn(p, ",");
+		len = (size_t)(e - p);
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		if (len == 0 || len > PINGAN_CODE_MAX ||
+		    memchr(p, ' ', len) != NULL)
+			goto bad;
+		if (n++ > 0)
+			sb_adds(&sb, ",");
+		sb_add(&sb, p, len);
+		if (*e == ',' && e[1] == '\0')
+			goto bad;
+	}
+	if (n == 0)
+		goto bad;
+	record_field_owned(r, key, sb.buf);
+	return 0;
+bad:
+	sb_free(&sb);
+	return usage_error(cmd, "--%s 须为逗号分隔的编号 (--%s must be codes "
+	    "separated by commas)", name, name);
+}
+
+/* ---- the offline spool, as one command holds it -------------------------- */
+
+/* The spool locked, read and parsed for one command. */
+struct spoolctx {
+	bool		 locked;	/* appends are safe */
+	bool		 parsed;	/* read whole: a rewrite is safe */
+	char		 dir[PATH_MAX];
+	int		 lockfd;
+	char		*buf;
+	size_t		 len;
+	struct spool	 sp;
+	bool		*keep;		/* per record: it stays */
+	size_t		*mine;		/* the worker's records, in order */
+	size_t		 nmine;
+};
+
+/* What became of the worker's spooled records in one run. */
+struct spool_tally {
+	size_t	 stored;
+	size_t	 duplicate;
+	size_t	 rejected;
+	size_t	 waiting;
+};
+
+/*
+ * Opens the spool for a command: makes its directory, takes its lock
+ * (waiting up to wait_s seconds for another pingan), reads and parses it
+ * and picks the worker's records.  Problems are reported on stderr and
+ * leave the spool unused (locked false) or not rewritable (parsed false);
+ * the command goes on without it.
+ */
+static void
+spoolctx_open(struct spoolctx *sc, const char *worker, int wait_s)
+{
+	size_t	 i;
+	int	 error;
+
+	memset(sc, 0, sizeof(*sc));
+	sc->lockfd = -1;
+	if ((error = spool_dir_path(sc->dir, sizeof(sc->dir))) != 0) {
+		errorx(0, "无法确定离线队列的目录: %s (no directory for the "
+		    "offline spool)", strerror(-error));
+		return;
+	}
+	if ((error = spool_mkdir(sc->dir)) != 0) {
+		errorx(0, "无法创建离线队列目录 %s: %s (cannot make the offline "
+		    "spool's directory)", sc->dir, strerror(-error));
+		return;
+	}
+	if ((error = spool_lock(sc->dir, wait_s * 1000, &sc->lockfd)) != 0) {
+		if (error == -ETIMEDOUT)
+			errorx(0, "离线队列正被另一个 pingan 进程使用 (the offline "
+			    "spool is in use by another pingan process)");
+		else
+			errorx(0, "无法锁定离线队列 %s: %s (cannot lock the "
+			    "offline spool)", sc->dir, strerror(-error));
+		sc->lockfd = -1;
+		return;
+	}
+	sc->locked = true;
+	if ((error = spool_read(sc->dir, SPOOL_NAME, &sc->buf,
+	    &sc->len)) != 0) {
+		errorx(0, "无法读取离线队列 %s/%s: %s (cannot read the offline "
+		    "spool)", sc->dir, SPOOL_NAME, error == -EFBIG ?
+		    "larger than 16 MiB" : strerror(-error));
+		return;
+	}
+	if ((error = spool_parse(sc->buf, sc->len, &sc->sp)) != 0)
+		nomem();
+	sc->parsed = true;
+	if (sc->sp.ndamaged_total > 0)
+		errorx(0, "离线队列中有 %zu 行已损坏, 已跳过, 将移到 %s (%zu "
+		    "damaged lines of the offline spool were skipped)",
+		    sc->sp.ndamaged_total, SPOOL_REJECTED,
+		    sc->sp.ndamaged_total);
+	sc->keep = xcalloc(sc->sp.nrecords, sizeof(*sc->keep));
+	sc->mine = xcalloc(sc->sp.nrecords, sizeof(*sc->mine));
+	for (i = 0; i < sc->sp.nrecords; i++) {
+		sc->keep[i] = true;
+		if (worker != NULL && strcmp(sc->sp.records[i].worker,
+		    worker) == 0)
+			sc->mine[sc->nmine++] = i;
+	}
+}
+
+/* Unlocks the spool and frees what spoolctx_open read. */
+static void
+spoolctx_close(struct spoolctx *sc)
+{
+	spool_free(&sc->sp);
+	free(sc->buf);
+	free(sc->keep);
+	free(sc->mine);
+	if (sc->lockfd != -1)
+		close(sc->lockfd);
+	memset(sc, 0, sizeof(*sc));
+	sc->lockfd = -1;
+}
+
+/*
+ * Keeps a record or a damaged line the spool lets go of in spool.rejected
+ * beside it: a "# <time> <why>" line, then the line itself, so that it can
+ * be read, fixed and put back by hand.  Returns 0 or -errno.
+ */
+static int
+spoolctx_reject(struct spoolctx *sc, const char *line, size_t len,
+    const char *why)
+{
+	struct strbuf	 sb = { NULL, 0, 0 };
+	char		 when[64], sbuf[600];
+	int		 error;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	at_format(wall_ms(), when, sizeof(when));
+	sb_adds(&sb, "# ");
+	sb_adds(&sb, when);
+	sb_adds(&sb, " ");
+	sb_adds(&sb, sanitize(why, sbuf, sizeof(sbuf)));
+	sb_adds(&sb, "\n");
+	sb_add(&sb, line, len);
+	sb_adds(&sb, "\n");
+	error = spool_append(sc->dir, SPOOL_REJECTED, sb.buf, sb.len);
+	sb_free(&sb);
+	return error;
+}
+
+/* One request of a session and what became of it. */
+enum sent_state {
+	SENT_NONE = 0,		/* no reply: not sent, or the connection broke */
+	SENT_STORED,		/* OK <id> stored|started|ended */
+	SENT_DUPLICATE,		/* OK <id> duplicate */
+	SENT_ERR,		/* ERR ...: see reply */
+};
+
+struct sent {
+	const char	*req;		/* the request line, no '\n' */
+	size_t		 reqlen;
+	const char	*id;
+	enum sent_state	 state;
+	char		*reply;		/* SENT_ERR: the reply line */
+};
+
+/*
+ * Settles the worker's spooled records after a session (v[k] is what
+ * became of the k-th of them): stored and duplicate ones leave the spool;
+ * refused ones move to spool.rejected and are reported once; those that
+ * got no reply, or an ERR that means "not now" (storage, busy,
+ * shutting_down; also unknown_command: a server older than this
+ * terminal), stay.  Damaged lines move to spool.rejected too.  Then the
+ * spool is rewritten if anything left it.
+ */
+static void
+spoolctx_settle(struct spoolctx *sc, const struct sent *v,
+    struct spool_tally *t)
+{
+	const struct spool_record	*r;
+	char				 code[64], msg[512], why[640];
+	size_t				 k, i;
+	bool				 changed = false;
+	int				 error;
+
+	memset(t, 0, sizeof(*t));
+	if (!sc->parsed)
+		return;
+	for (k = 0; k < sc->nmine; k++) {
+		i = sc->mine[k];
+		r = &sc->sp.records[i];
+		switch (v[k].state) {
+		case SENT_STORED:
+		case SENT_DUPLICATE:
+			if (v[k].state == SENT_STORED)
+				t->stored++;
+			else
+				t->duplicate++;
+			sc->keep[i] = false;
+			changed = true;
+			break;
+		case SENT_ERR:
+			reply_err_parts(v[k].reply, code, sizeof(code), msg,
+			    sizeof(msg));
+			if (code_transient(code) ||
+			    strcmp(code, "unknown_command") == 0 ||
+			    strcmp(code, "auth_required") == 0) {
+				t->waiting++;
+				break;
+			}
+			snprintf(why, sizeof(why), "%s", v[k].reply);
+			if ((error = spoolctx_reject(sc, r->line, r->linelen,
+			    why)) != 0) {
+				errorx(0, "第%zu条离线记录被服务器拒绝: %s, 但无法"
+				    "移到 %s: %s, 仍留在队列中 (a queued record "
+				    "was refused: %s; kept, as it could not be "
+				    "moved)", k + 1, msg, SPOOL_REJECTED,
+				    strerror(-error), code);
+				t->waiting++;
+				break;
+			}
+			errorx(0, "第%zu条离线记录被服务器拒绝: %s, 已移到 %s/%s "
+			    "(a queued record was refused: %s): %s", k + 1, msg,
+			    sc->dir, SPOOL_REJECTED, code, r->id);
+			sc->keep[i] = false;
+			changed = true;
+			t->rejected++;
+			break;
+		case SENT_NONE:
+			t->waiting++;
+			break;
+		}
+	}
+	if (sc->sp.ndamaged_total > 0) {
+		for (i = 0; i < sc->sp.ndamaged; i++) {
+			if (sc->sp.damaged[i].len > SPOOL_LINE_MAX)
+				continue;
+			snprintf(why, sizeof(why), "damaged (%s)",
+			    spool_damage_name(sc->sp.damaged[i].reason));
+			if (spoolctx_reject(sc, sc->sp.damaged[i].line,
+			    sc->sp.damaged[i].len, why) != 0)
+				break;
+		}
+		changed = true;
+	}
+	if (changed && (error = spool_rewrite(sc->dir, SPOOL_NAME, &sc->sp,
+	    sc->keep)) != 0)
+		errorx(0, "无法更新离线队列 %s/%s: %s; 已发送的记录下次会再发, "
+		    "服务器会认出重复 (cannot rewrite the offline spool; sent "
+		    "records will be sent again and answered duplicate)",
+		    sc->dir, SPOOL_NAME, strerror(-error));
+}
+
+/*
+ * Appends a command's own record to the spool and says so.  Returns 5,
+ * or 3 when it could not be saved (said why, and how to re-send).
+ */
+static int
+spoolctx_add(struct spoolctx *sc, const char *worker,
+    const struct record *rec, const char *request)
+{
+	char	*line;
+	size_t	 len, n = 0, i;
+	int	 error;
+
+	if (!sc->locked)
+		return errorx(EXIT_NETWORK, "无法存入离线队列, 记录未保存; 可用 "
+		    "--id %s 重发 (could not save to the offline spool: the "
+		    "record was not saved; re-send it with --id %s)", rec->id,
+		    rec->id);
+	for (i = 0; i < sc->sp.nrecords; i++)
+		n += sc->keep[i];
+	if (n >= SPOOL_RECORDS_MAX)
+		return errorx(EXIT_NETWORK, "离线队列已满 (%d 条), 记录未保存; "
+		    "可用 --id %s 重发 (the offline spool is full: the record "
+		    "was not saved)", SPOOL_RECORDS_MAX, rec->id);
+	error = spool_format(rec->made_ms, worker, request, &line, &len);
+	if (error == -ENOMEM)
+		nomem();
+	if (error != 0)
+		return errorx(EXIT_NETWORK, "无法存入离线队列: %s, 记录未保存; "
+		    "可用 --id %s 重发 (could not save to the offline spool: "
+		    "the record was not saved)", error == -E2BIG ?
+		    "记录过长 (too long)" : "人员编号不能用于文件 (worker code "
+		    "unusable)", rec->id);
+	error = spool_append(sc->dir, SPOOL_NAME, line, len);
+	free(line);
+	if (error != 0)
+		return errorx(EXIT_NETWORK, "无法存入离线队列 %s/%s: %s, 记录未"
+		    "保存; 可用 --id %s 重发 (could not save to the offline "
+		    "spool: the record was not saved)", sc->dir, SPOOL_NAME,
+		    error == -EFBIG ? "队列已满 16 MiB (spool full)" :
+		    strerror(-error), rec->id);
+	printf("%s\n", rec->id);
+	fflush(stdout);
+	fprintf(stderr, "pingan: 已存入离线队列,网络恢复后自动发送 (saved "
+	    "offline, will be sent later): %s\n", rec->id);
+	return EXIT_SPOOLED;
+}
+
+/* ---- a session: AUTH and pipelined writes --------------------------------- */
+
+/* Adds the requests v[from..to) to a batch; returns to. */
+static size_t
+session_batch(struct strbuf *sb, const struct sent *v, size_t from,
+    size_t to)
+{
+	for (; from < to; from++) {
+		sb_add(sb, v[from].req, v[from].reqlen);
+		sb_adds(sb, "\n");
+	}
+	return to;
+}
+
+/* Records the reply of one request; returns 0 or -EPROTO (unexpected). */
+static int
+session_reply(struct sent *v, const char *line)
+{
+	uint8_t	 want[16], got[16];
+	char	 word[64], state[16];
+
+	if (reply_err(line)) {
+		v->state = SENT_ERR;
+		v->reply = xstrdup(line);
+		return 0;
+	}
+	if (!reply_ok(line) ||
+	    sscanf(line, "OK %63s %15s", word, state) != 2 ||
+	    proto_uuid_parse(word, got) != 0 ||
+	    proto_uuid_parse(v->id, want) != 0 ||
+	    memcmp(got, want, sizeof(got)) != 0)
+		return -EPROTO;
+	if (strcmp(state, "stored") == 0 || strcmp(state, "started") == 0 ||
+	    strcmp(state, "ended") == 0)
+		v->state = SENT_STORED;
+	else if (strcmp(state, "duplicate") == 0)
+		v->state = SENT_DUPLICATE;
+	else
+		return -EPROTO;
+	return 0;
+}
+
+/*
+ * Connects, authenticates and sends the n requests pipelined on one
+ * connection, at most CLIENT_WINDOW in flight, reading the replies as they
+ * come (so that neither side's buffers can fill up and stall).  Returns 0
+ * when AUTH succeeded: each v[i].state then says what became of it, and
+ * SENT_NONE means the connection broke first (said why).  Returns 3 when
+ * the server could not be reached or cannot take requests now, and 1 when
+ * AUTH was refused; nothing was done then (said why).
+ */
+static int
+session_run(const struct settings *s, const char *cmd, struct sent *v,
+    size_t n)
+{
+	struct client	 c;
+	struct strbuf	 sb = { NULL, 0, 0 };
+	char		*line, code[64], msg[256], sbuf[128];
+	size_t		 i, queued;
+	int		 rv = 0, error, send_error = 0;
+
+	client_init(&c, s->timeout, s->server);
+	if ((rv = client_connect_tcp(&c, s->server, cmd)) != 0)
+		goto out;
+	if ((error = client_read_line(&c, &line)) != 0) {
+		rv = client_fail(&c, error, NULL);
+		goto out;
+	}
+	if (reply_err(line)) {
+		rv = server_unavailable(line);
+		goto out;
+	}
+	if (strncmp(line, "OK pingan/1", 11) != 0 ||
+	    (line[11] != ' ' && line[11] != '\0')) {
+		rv = errorx(EXIT_NETWORK, "服务器问候无效 '%s', 不是 pingan/1 "
+		    "服务 (bad greeting: not a pingan/1 server)",
+		    sanitize(line, sbuf, sizeof(sbuf)));
+		goto out;
+	}
+
+	/* AUTH and the first window go in one write. */
+	sb_adds(&sb, "AUTH ");
+	sb_adds(&sb, s->worker);
+	sb_adds(&sb, " ");
+	sb_adds(&sb, s->token);
+	sb_adds(&sb, "\n");
+	queued = session_batch(&sb, v, 0, n < CLIENT_WINDOW ? n :
+	    CLIENT_WINDOW);
+	if ((send_error = client_send(&c, sb.buf, sb.len)) != 0 &&
+	    c.timeout_ms > 1000)
+		c.timeout_ms = 1000;	/* read what it said before closing */
+	explicit_bzero(sb.buf, sb.len);	/* it holds the token */
+	sb.len = 0;
+
+	if ((error = client_read_line(&c, &line)) != 0) {
+		rv = client_fail(&c, send_error != 0 ? send_error : error,
+		    NULL);
+		goto out;
+	}
+	if (reply_err(line)) {
+		reply_err_parts(line, code, sizeof(code), msg, sizeof(msg));
+		rv = code_transient(code) ? server_unavailable(line) :
+		    server_refused(line);
+		goto out;
+	}
+	if (!reply_ok(line)) {
+		rv = reply_unexpected(line);
+		goto out;
+	}
+
+	for (i = 0; i < n; i++) {
+		/* Keep the window full while the connection takes it. */
+		if (send_error == 0 && queued < n &&
+		    queued - i < CLIENT_WINDOW / 2) {
+			sb.len = 0;
+			queued = session_batch(&sb, v, queued,
+			    queued + CLIENT_WINDOW / 2 < n ?
+			    queued + CLIENT_WINDOW / 2 : n);
+			if ((send_error = client_send(&c, sb.buf,
+			    sb.len)) != 0 && c.timeout_ms > 1000)
+				c.timeout_ms = 1000;
+		}
+		if (i >= queued)
+			break;
+		if ((error = client_read_line(&c, &line)) != 0) {
+			client_fail(&c, send_error != 0 ? send_error : error,
+			    NULL);
+			send_error = 0;
+			break;
+		}
+		if (session_reply(&v[i], line) != 0) {
+			reply_unexpected(line);
+			break;
+		}
+	}
+	if (i < n && send_error != 0)
+		client_fail(&c, send_error, NULL);
+out:
+	client_close(&c);
+	sb_free(&sb);
+	return rv;
+}
+
+/* What became of a command's own record. */
+enum write_outcome {
+	WRITE_FAILED = 0,	/* neither stored nor spooled */
+	WRITE_STORED,		/* stored, started or ended */
+	WRITE_DUPLICATE,
+	WRITE_SPOOLED,
+	WRITE_REFUSED,		/* the server answered ERR */
+};
+
+/*
+ * Sends a command's record after what waits in the spool for the same
+ * worker, all pipelined on one connection; settles the spool; prints the
+ * record's id (stored, duplicate or spooled) or why it was refused.  A
+ * record the server could not take now is spooled.  Sets *ret_outcome and
+ * the ERR code (if any) in ret_code.  Returns the exit status.
+ */
+static int
+write_run(const struct settings *s, const char *cmd, const struct record *rec,
+    enum write_outcome *ret_outcome, char *ret_code, size_t codesize)
+{
+	struct spoolctx		 sc;
+	struct spool_tally	 t;
+	struct strbuf		 direct = { NULL, 0, 0 }, spooled = { NULL, 0, 0 };
+	struct sent		*v, *own;
+	char			 code[64], msg[512];
+	size_t			 n, k;
+	int			 rv, srv;
+
+	*ret_outcome = WRITE_FAILED;
+	if (codesize > 0)
+		ret_code[0] = '\0';
+	record_line(rec, false, &direct);
+	record_line(rec, true, &spooled);
+	spoolctx_open(&sc, s->worker, s->timeout * 3 < 30 ? 30 :
+	    s->timeout * 3);
+
+	n = sc.nmine + 1;
+	v = xcalloc(n, sizeof(*v));
+	for (k = 0; k < sc.nmine; k++) {
+		v[k].req = sc.sp.records[sc.mine[k]].request;
+		v[k].reqlen = sc.sp.records[sc.mine[k]].requestlen;
+		v[k].id = sc.sp.records[sc.mine[k]].id;
+	}
+	own = &v[n - 1];
+	own->req = direct.buf;
+	own->reqlen = direct.len;
+	own->id = rec->id;
+
+	srv = session_run(s, cmd, v, n);
+	spoolctx_settle(&sc, v, &t);
+	if (t.stored + t.duplicate > 0)
+		errorx(0, "已补发 %zu 条离线记录 (sent %zu queued records)",
+		    t.stored + t.duplicate, t.stored + t.duplicate);
+	if (t.waiting > 0 && srv == 0)
+		errorx(0, "还有 %zu 条离线记录等待发送 (%zu queued records still "
+		    "waiting)", t.waiting, t.waiting);
+
+	if (srv == EXIT_REFUSED) {
+		rv = EXIT_REFUSED;	/* AUTH refused: nothing was sent */
+		*ret_outcome = WRITE_REFUSED;
+		goto out;
+	}
+	switch (own->state) {
+	case SENT_STORED:
+		printf("%s\n", rec->id);
+		*ret_outcome = WRITE_STORED;
+		rv = 0;
+		goto out;
+	case SENT_DUPLICATE:
+		printf("%s\n", rec->id);
+		fflush(stdout);
+		fprintf(stderr, "pingan: 已存在,未重复保存 (duplicate: stored "
+		    "before)\n");
+		*ret_outcome = WRITE_DUPLICATE;
+		rv = 0;
+		goto out;
+	case SENT_ERR:
+		reply_err_parts(own->reply, code, sizeof(code), msg,
+		    sizeof(msg));
+		if (codesize > 0)
+			snprintf(ret_code, codesize, "%s", code);
+		if (!code_transient(code)) {
+			rv = server_refused(own->reply);
+			*ret_outcome = WRITE_REFUSED;
+			goto out;
+		}
+		errorx(0, "服务器暂时无法保存: %s (the server cannot store it "
+		    "now: %s)", msg[0] != '\0' ? msg : code, code);
+		break;
+	case SENT_NONE:
+		break;
+	}
+	rv = spoolctx_add(&sc, s->worker, rec, spooled.buf);
+	if (rv == EXIT_SPOOLED)
+		*ret_outcome = WRITE_SPOOLED;
+out:
+	for (k = 0; k < n; k++)
+		free(v[k].reply);
+	free(v);
+	spoolctx_close(&sc);
+	sb_free(&direct);
+	sb_free(&spooled);
+	return rv;
+}
+
+/*
+ * Parses the options of a write command (or of its subcommand, when argv
+ * starts at it) and answers --help and --version.  Returns 0 to go on, -1
+ * when done (help printed), or an exit status.
+ */
+static int
+write_options(struct cli *cli, int argc, char **argv, const struct optuse *opts,
+    const char *cmd, const struct command *command,
+    const struct subcommand *sub)
+{
+	char	 sbuf[64];
+	int	 rv;
+
+	if ((rv = cli_parse(cli, argc, argv, false, opts, cmd)) != 0)
+		return rv;
+	if (cli->opt[OPT_HELP] != NULL) {
+		if (sub != NULL)
+			usage_sub(stdout, command, sub);
+		else
+			usage_command(stdout, command);
+		return -1;
+	}
+	if (cli->opt[OPT_VERSION] != NULL) {
+		version();
+		return -1;
+	}
+	if (optind < argc)
+		return usage_error(cmd, "多余的参数 '%s' (unexpected argument)",
+		    sanitize(argv[optind], sbuf, sizeof(sbuf)));
+	return 0;
+}
+
+/* ---- checkin ------------------------------------------------------------- */
+
 /* pingan checkin: sends one check-in and prints its id. */
 static int
 cmd_checkin(struct cli *cli, int argc, char **argv)
 {
 	const char		*cmd = "checkin";
-	const char		*grid, *lat, *lon, *note;
+	const char		*grid;
 	struct settings		 s;
-	struct client		 c;
-	struct strbuf		 req = { NULL, 0, 0 };
+	struct record		 rec;
 	enum checkin_kind	 kind;
-	uint8_t			 uuid[16];
-	uuid_t			 gen;
-	char			 id[PINGAN_UUID_STRLEN + 1], at[64], sbuf[64];
-	double			 dlat, dlon;
+	enum write_outcome	 outcome;
+	char			 sbuf[64];
 	int			 rv;
 
-	if ((rv = cli_parse(cli, argc, argv, false, checkin_opts, cmd)) != 0)
-		return rv;
-	if (cli->opt[OPT_HELP] != NULL) {
-		usage_command(stdout, command_find(cmd));
-		return 0;
-	}
-	if (cli->opt[OPT_VERSION] != NULL) {
-		version();
-		return 0;
-	}
-	if (optind < argc)
-		return usage_error(cmd, "多余的参数 '%s' (unexpected argument)",
-		    sanitize(argv[optind], sbuf, sizeof(sbuf)));
+	if ((rv = write_options(cli, argc, argv, checkin_opts, cmd,
+	    command_find(cmd), NULL)) != 0)
+		return rv < 0 ? 0 : rv;
 
 	if ((grid = cli->opt[OPT_GRID]) == NULL)
 		return usage_error(cmd, "缺少 --grid 网格编号 (missing --grid)");
@@ -1841,86 +2962,1220 @@ cmd_checkin(struct cli *cli, int argc, char **argv)
 	if (proto_kind_parse(cli->opt[OPT_KIND], &kind) != 0)
 		return usage_error(cmd, "未知类型 '%s' (unknown --kind)",
 		    sanitize(cli->opt[OPT_KIND], sbuf, sizeof(sbuf)));
-
-	lat = cli->opt[OPT_LAT];
-	lon = cli->opt[OPT_LON];
-	if ((lat == NULL) != (lon == NULL))
-		return usage_error(cmd, "--lat 和 --lon 须同时给出 (give both "
-		    "--lat and --lon, or neither)");
-	if (lat != NULL && proto_double_parse(lat, -90.0, 90.0, &dlat) != 0)
-		return usage_error(cmd, "纬度须在 -90 到 90 之间 (--lat must be "
-		    "-90..90)");
-	if (lon != NULL && proto_double_parse(lon, -180.0, 180.0, &dlon) != 0)
-		return usage_error(cmd, "经度须在 -180 到 180 之间 (--lon must "
-		    "be -180..180)");
-
-	note = cli->opt[OPT_NOTE];
-	if (note != NULL && !text_valid(note, true))
-		return usage_error(cmd, "说明须为 UTF-8 文本, 不含控制字符 "
-		    "(--note must be UTF-8 text without control characters)");
-	if (note != NULL && strlen(note) > CLIENT_NOTE_MAX)
-		return usage_error(cmd, "说明超过 %d 字节 (--note longer than "
-		    "%d bytes)", CLIENT_NOTE_MAX, CLIENT_NOTE_MAX);
-
-	if (cli->opt[OPT_AT] != NULL &&
-	    at_parse(cli->opt[OPT_AT], at, sizeof(at)) != 0)
-		return usage_error(cmd, "无法识别的时间 '%s' (bad --at: use "
-		    "RFC 3339, Unix ms, 'YYYY-MM-DD HH:MM[:SS]' or 'HH:MM')",
-		    sanitize(cli->opt[OPT_AT], sbuf, sizeof(sbuf)));
-
-	if (cli->opt[OPT_ID] != NULL) {
-		if (proto_uuid_parse(cli->opt[OPT_ID], uuid) != 0)
-			return usage_error(cmd, "记录编号须为 UUID (--id must "
-			    "be a UUID, 8-4-4-4-12 hex)");
-		proto_uuid_format(uuid, id);
-	} else {
-		uuid_generate_random(gen);
-		uuid_unparse_lower(gen, id);
-	}
-
-	if ((rv = settings_load(cli, &s, cmd)) != 0) {
-		settings_free(&s);
+	if ((rv = record_init(cli, cmd, "CHECKIN", &rec)) != 0)
+		return rv;
+	record_field(&rec, "grid", grid);
+	record_field(&rec, "kind", proto_kind_name(kind));
+	if ((rv = record_position(cli, cmd, &rec)) != 0 ||
+	    (rv = record_text(cli, cmd, OPT_NOTE, "note", CLIENT_NOTE_MAX,
+	    &rec)) != 0) {
+		record_free(&rec);
 		return rv;
 	}
-	if (s.worker == NULL || s.token == NULL) {
-		settings_free(&s);
-		return usage_error(cmd, "缺少人员编号和令牌: 用 --worker 和 "
-		    "--token, 环境变量 PINGAN_WORKER 和 PINGAN_TOKEN, 或配置文件"
-		    "中的 worker 和 token 给出 (missing credentials: give "
-		    "--worker and --token, set PINGAN_WORKER and PINGAN_TOKEN, "
-		    "or put worker and token in the config file)");
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0) {
+		record_free(&rec);
+		return rv;
 	}
-	if (!credential_valid(s.worker, PINGAN_CODE_MAX) ||
-	    !credential_valid(s.token, PINGAN_TOKEN_MAX)) {
-		settings_free(&s);
-		return usage_error(cmd, "人员编号或令牌无效 (bad worker code "
-		    "or token)");
-	}
+	rv = write_run(&s, cmd, &rec, &outcome, NULL, 0);
+	record_free(&rec);
+	settings_free(&s);
+	return rv;
+}
 
-	/* AUTH and CHECKIN go in one write; the replies come in order. */
+/* ---- patrol -------------------------------------------------------------- */
+
+/*
+ * The file that remembers a worker's current patrol:
+ * $XDG_STATE_HOME/pingan/patrol-<worker>.  Returns 0 or -errno.
+ */
+static int
+patrol_state_path(const char *worker, char *buf, size_t size)
+{
+	char	 dir[PATH_MAX];
+	int	 error, n;
+
+	if (!roster_code_valid(worker))
+		return -EINVAL;
+	if ((error = spool_dir_path(dir, sizeof(dir))) != 0)
+		return error;
+	n = snprintf(buf, size, "%s/patrol-%s", dir, worker);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Reads the worker's current patrol id; returns 0, -ENOENT or -errno. */
+static int
+patrol_recall(const char *worker, char id[PINGAN_UUID_STRLEN + 1])
+{
+	char	 path[PATH_MAX], buf[64];
+	uint8_t	 uuid[16];
+	ssize_t	 n;
+	int	 fd, error;
+
+	if ((error = patrol_state_path(worker, path, sizeof(path))) != 0)
+		return error;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ENOENT;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (proto_uuid_parse(buf, uuid) != 0)
+		return -ENOENT;
+	proto_uuid_format(uuid, id);
+	return 0;
+}
+
+/* Remembers id as the worker's current patrol; returns 0 or -errno. */
+static int
+patrol_remember(const char *worker, const char *id)
+{
+	char	 path[PATH_MAX], dir[PATH_MAX], tmp[PATH_MAX + 16], line[64];
+	size_t	 len;
+	int	 fd, error;
+
+	if ((error = patrol_state_path(worker, path, sizeof(path))) != 0 ||
+	    (error = spool_dir_path(dir, sizeof(dir))) != 0 ||
+	    (error = spool_mkdir(dir)) != 0)
+		return error;
+	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1)
+		return -errno;
+	len = (size_t)snprintf(line, sizeof(line), "%s\n", id);
+	if (write(fd, line, len) != (ssize_t)len || fsync(fd) == -1) {
+		error = errno != 0 ? -errno : -EIO;
+		close(fd);
+		unlink(tmp);
+		return error;
+	}
+	close(fd);
+	if (rename(tmp, path) == -1) {
+		error = -errno;
+		unlink(tmp);
+		return error;
+	}
+	return 0;
+}
+
+/* Forgets the worker's current patrol if it is id. */
+static void
+patrol_forget(const char *worker, const char *id)
+{
+	char	 path[PATH_MAX], cur[PINGAN_UUID_STRLEN + 1];
+
+	if (patrol_recall(worker, cur) == 0 && strcmp(cur, id) == 0 &&
+	    patrol_state_path(worker, path, sizeof(path)) == 0)
+		unlink(path);
+}
+
+/* pingan patrol start: starts a patrol and remembers it. */
+static int
+patrol_start(struct cli *cli, const char *cmd)
+{
+	struct settings		 s;
+	struct record		 rec;
+	enum patrol_type	 type;
+	enum write_outcome	 outcome;
+	char			 sbuf[64];
+	int			 rv, error;
+
+	if (cli->opt[OPT_TYPE] == NULL)
+		return usage_error(cmd, "缺少 --type 巡逻类型 (missing --type: "
+		    "security or forest_fire)");
+	if (proto_patrol_type_parse(cli->opt[OPT_TYPE], &type) != 0)
+		return usage_error(cmd, "未知巡逻类型 '%s' (unknown --type: "
+		    "security 治安巡防 or forest_fire 森林防火巡逻)",
+		    sanitize(cli->opt[OPT_TYPE], sbuf, sizeof(sbuf)));
+	if (cli->opt[OPT_VILLAGES] == NULL && cli->opt[OPT_GRIDS] == NULL)
+		return usage_error(cmd, "须给出 --villages 或 --grids (give the "
+		    "villages or grids the patrol covers)");
+	if ((rv = record_init(cli, cmd, "PATROL-START", &rec)) != 0)
+		return rv;
+	record_field(&rec, "type", proto_patrol_type_name(type));
+	if ((rv = record_codes(cli, cmd, OPT_MEMBERS, "members", &rec)) != 0 ||
+	    (rv = record_codes(cli, cmd, OPT_VILLAGES, "villages",
+	    &rec)) != 0 ||
+	    (rv = record_codes(cli, cmd, OPT_GRIDS, "grids", &rec)) != 0 ||
+	    (rv = record_position(cli, cmd, &rec)) != 0 ||
+	    (rv = record_text(cli, cmd, OPT_NOTE, "note", CLIENT_NOTE_MAX,
+	    &rec)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	rv = write_run(&s, cmd, &rec, &outcome, NULL, 0);
+	if ((outcome == WRITE_STORED || outcome == WRITE_DUPLICATE ||
+	    outcome == WRITE_SPOOLED) &&
+	    (error = patrol_remember(s.worker, rec.id)) != 0)
+		errorx(0, "无法记下当前巡逻: %s; 打卡和结束时请用 --patrol %s "
+		    "(cannot remember the current patrol: give --patrol %s)",
+		    strerror(-error), rec.id, rec.id);
+	record_free(&rec);
+	settings_free(&s);
+	return rv;
+}
+
+/* pingan patrol point and patrol end: for the given or current patrol. */
+static int
+patrol_point_end(struct cli *cli, const char *cmd, bool end)
+{
+	struct settings		 s;
+	struct record		 rec;
+	enum write_outcome	 outcome;
+	uint8_t			 uuid[16];
+	char			 patrol[PINGAN_UUID_STRLEN + 1], code[64];
+	int			 rv;
+
+	if (cli->opt[OPT_PATROL] != NULL &&
+	    proto_uuid_parse(cli->opt[OPT_PATROL], uuid) != 0)
+		return usage_error(cmd, "巡逻编号须为 UUID (--patrol must be the "
+		    "UUID 'patrol start' printed)");
+	if ((rv = record_init(cli, cmd, end ? "PATROL-END" : "PATROL-POINT",
+	    &rec)) != 0)
+		return rv;
+	if (end)
+		rv = record_text(cli, cmd, OPT_SUMMARY, "summary",
+		    CLIENT_TEXT_MAX, &rec);
+	else if ((rv = record_code(cli, cmd, OPT_CHECKPOINT, "checkpoint",
+	    false, &rec)) == 0)
+		rv = record_text(cli, cmd, OPT_NOTE, "note", CLIENT_NOTE_MAX,
+		    &rec);
+	if (rv != 0 || (rv = record_position(cli, cmd, &rec)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	if (cli->opt[OPT_PATROL] != NULL)
+		proto_uuid_format(uuid, patrol);
+	else if (patrol_recall(s.worker, patrol) != 0) {
+		record_free(&rec);
+		settings_free(&s);
+		return usage_error(cmd, "没有进行中的巡逻, 请用 --patrol 指定 "
+		    "(no current patrol: start one, or give --patrol ID)");
+	}
+	record_field(&rec, "patrol", patrol);
+	rv = write_run(&s, cmd, &rec, &outcome, code, sizeof(code));
+	if (end && (outcome == WRITE_STORED || outcome == WRITE_DUPLICATE ||
+	    outcome == WRITE_SPOOLED || strcmp(code, "patrol_closed") == 0 ||
+	    strcmp(code, "not_found") == 0))
+		patrol_forget(s.worker, patrol);
+	record_free(&rec);
+	settings_free(&s);
+	return rv;
+}
+
+/*
+ * Finds the subcommand of patrol or duty and parses its options (which may
+ * also come before it).  Returns 0 with *ret_sub set, -1 when done (help
+ * printed), or an exit status.
+ */
+static int
+sub_options(struct cli *cli, int argc, char **argv, const char *name,
+    const struct subcommand **ret_sub, char *cmdbuf, size_t cmdsize)
+{
+	const struct command	*command = command_find(name);
+	const struct subcommand	*sub;
+	char			 sbuf[64];
+	int			 rv;
+
+	if ((rv = cli_parse(cli, argc, argv, true, no_opts, name)) != 0)
+		return rv;
+	if (optind >= argc) {
+		if (cli->opt[OPT_HELP] != NULL) {
+			usage_command(stdout, command);
+			return -1;
+		}
+		if (cli->opt[OPT_VERSION] != NULL) {
+			version();
+			return -1;
+		}
+		return usage_error(name, "缺少子命令 (missing subcommand)");
+	}
+	if ((sub = subcommand_find(command, argv[optind])) == NULL)
+		return usage_error(name, "未知子命令 '%s' (unknown subcommand)",
+		    sanitize(argv[optind], sbuf, sizeof(sbuf)));
+	snprintf(cmdbuf, cmdsize, "%s %s", name, sub->name);
+	argc -= optind;
+	argv += optind;
+	if ((rv = write_options(cli, argc, argv, sub->opts, cmdbuf, command,
+	    sub)) != 0)
+		return rv;
+	*ret_sub = sub;
+	return 0;
+}
+
+/* pingan patrol start|point|end. */
+static int
+cmd_patrol(struct cli *cli, int argc, char **argv)
+{
+	const struct subcommand	*sub;
+	char			 cmd[64];
+	int			 rv;
+
+	if ((rv = sub_options(cli, argc, argv, "patrol", &sub, cmd,
+	    sizeof(cmd))) != 0)
+		return rv < 0 ? 0 : rv;
+	if (strcmp(sub->name, "start") == 0)
+		return patrol_start(cli, cmd);
+	return patrol_point_end(cli, cmd, strcmp(sub->name, "end") == 0);
+}
+
+/* ---- screening and duty --------------------------------------------------- */
+
+/* Tells whether s is a date YYYY-MM-DD that exists. */
+static bool
+date_valid(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int	 y, m, d;
+
+	if (strlen(s) != 10 || !digits(&s, 4, 4, &y) || *s++ != '-' ||
+	    !digits(&s, 2, 2, &m) || *s++ != '-' || !digits(&s, 2, 2, &d) ||
+	    *s != '\0')
+		return false;
+	if (y < 1970 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return false;
+	return !(m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) ||
+	    y % 400 == 0));
+}
+
+/* pingan screening: a zero report or one item found, for a grid. */
+static int
+cmd_screening(struct cli *cli, int argc, char **argv)
+{
+	const char		*cmd = "screening";
+	struct settings		 s;
+	struct record		 rec;
+	enum write_outcome	 outcome;
+	int			 rv;
+
+	if ((rv = write_options(cli, argc, argv, screening_opts, cmd,
+	    command_find(cmd), NULL)) != 0)
+		return rv < 0 ? 0 : rv;
+	if ((cli->opt[OPT_ZERO] != NULL) == (cli->opt[OPT_ITEM] != NULL))
+		return usage_error(cmd, "须给出 --zero (零报告) 或 --item (发现的"
+		    "问题) 之一 (give either --zero or --item)");
+	if (cli->opt[OPT_ITEM] != NULL && cli->opt[OPT_ITEM][0] == '\0')
+		return usage_error(cmd, "--item 不能为空 (--item is empty)");
+	if (cli->opt[OPT_DAY] != NULL && !date_valid(cli->opt[OPT_DAY]))
+		return usage_error(cmd, "日期须为 YYYY-MM-DD (--day must be "
+		    "YYYY-MM-DD)");
+	if ((rv = record_init(cli, cmd, "SCREENING", &rec)) != 0)
+		return rv;
+	if ((rv = record_code(cli, cmd, OPT_GRID, "grid", true, &rec)) != 0 ||
+	    (rv = record_code(cli, cmd, OPT_VILLAGE, "village", false,
+	    &rec)) != 0 ||
+	    (rv = record_text(cli, cmd, OPT_ITEM, "item", CLIENT_TEXT_MAX,
+	    &rec)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	if (cli->opt[OPT_DAY] != NULL)
+		record_field(&rec, "day", cli->opt[OPT_DAY]);
+	if (cli->opt[OPT_ZERO] != NULL)
+		record_field(&rec, "zero", "yes");
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	rv = write_run(&s, cmd, &rec, &outcome, NULL, 0);
+	record_free(&rec);
+	settings_free(&s);
+	return rv;
+}
+
+/* pingan duty on|off: the person on duty at a post checks in or out. */
+static int
+cmd_duty(struct cli *cli, int argc, char **argv)
+{
+	const struct subcommand	*sub;
+	struct settings		 s;
+	struct record		 rec;
+	enum write_outcome	 outcome;
+	char			 cmd[64];
+	int			 rv;
+
+	if ((rv = sub_options(cli, argc, argv, "duty", &sub, cmd,
+	    sizeof(cmd))) != 0)
+		return rv < 0 ? 0 : rv;
+	if ((rv = record_init(cli, cmd, strcmp(sub->name, "on") == 0 ?
+	    "DUTY-ON" : "DUTY-OFF", &rec)) != 0)
+		return rv;
+	if ((rv = record_code(cli, cmd, OPT_POST, "post", true, &rec)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	rv = write_run(&s, cmd, &rec, &outcome, NULL, 0);
+	record_free(&rec);
+	settings_free(&s);
+	return rv;
+}
+
+/* ---- sync and queue ------------------------------------------------------- */
+
+/* pingan sync: sends the worker's spooled records and reports. */
+static int
+cmd_sync(struct cli *cli, int argc, char **argv)
+{
+	const char		*cmd = "sync";
+	struct settings		 s;
+	struct spoolctx		 sc;
+	struct spool_tally	 t;
+	struct sent		*v;
+	size_t			 k, others;
+	int			 rv, srv = 0;
+
+	if ((rv = write_options(cli, argc, argv, no_opts, cmd,
+	    command_find(cmd), NULL)) != 0)
+		return rv < 0 ? 0 : rv;
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0)
+		return rv;
+	spoolctx_open(&sc, s.worker, s.timeout * 3 < 30 ? 30 : s.timeout * 3);
+	if (!sc.locked || !sc.parsed) {
+		spoolctx_close(&sc);
+		settings_free(&s);
+		return EXIT_LOCAL;
+	}
+	others = sc.sp.nrecords - sc.nmine;
+	v = xcalloc(sc.nmine, sizeof(*v));
+	for (k = 0; k < sc.nmine; k++) {
+		v[k].req = sc.sp.records[sc.mine[k]].request;
+		v[k].reqlen = sc.sp.records[sc.mine[k]].requestlen;
+		v[k].id = sc.sp.records[sc.mine[k]].id;
+	}
+	if (sc.nmine > 0)
+		srv = session_run(&s, cmd, v, sc.nmine);
+	spoolctx_settle(&sc, v, &t);
+
+	if (sc.nmine == 0)
+		printf("没有待发送的离线记录 (nothing to send)\n");
+	else
+		printf("已发送 %zu 条, 重复 %zu 条, 被拒绝 %zu 条, 仍在等待 %zu 条 "
+		    "(sent %zu, duplicates %zu, rejected %zu, still waiting "
+		    "%zu)\n", t.stored, t.duplicate, t.rejected, t.waiting,
+		    t.stored, t.duplicate, t.rejected, t.waiting);
+	if (others > 0)
+		printf("另有 %zu 条其他人员的记录, 由其本人发送 (%zu records of "
+		    "other workers were left for them)\n", others, others);
+	if (srv == EXIT_REFUSED)
+		rv = EXIT_REFUSED;
+	else
+		rv = t.waiting > 0 ? EXIT_SPOOLED : 0;
+	for (k = 0; k < sc.nmine; k++)
+		free(v[k].reply);
+	free(v);
+	spoolctx_close(&sc);
+	settings_free(&s);
+	return rv;
+}
+
+/* A table of text cells, printed aligned by display width. */
+struct text_table {
+	size_t	 ncols;
+	size_t	 nrows;
+	char	**cells;	/* nrows * ncols, row by row */
+	unsigned right;		/* bit i: column i is right-aligned */
+};
+
+/* Starts an empty table of ncols columns. */
+static void
+ttab_init(struct text_table *t, size_t ncols, unsigned right)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->right = right;
+}
+
+/* Adds a row of ncols cells (copied; NULL shows as "-"). */
+static void
+ttab_add(struct text_table *t, const char *const *cells)
+{
+	size_t	 j;
+
+	t->cells = xreallocarray(t->cells, (t->nrows + 1) * t->ncols,
+	    sizeof(*t->cells));
+	for (j = 0; j < t->ncols; j++)
+		t->cells[t->nrows * t->ncols + j] = xstrdup(cells[j] != NULL ?
+		    cells[j] : "-");
+	t->nrows++;
+}
+
+/* Prints the table, each line after indent; the first row is the header. */
+static void
+ttab_print(const struct text_table *t, const char *indent)
+{
+	size_t	*width, i, j, w;
+	char	 sbuf[1024];
+
+	width = xcalloc(t->ncols, sizeof(*width));
+	for (i = 0; i < t->nrows; i++)
+		for (j = 0; j < t->ncols; j++) {
+			sanitize(t->cells[i * t->ncols + j], sbuf, sizeof(sbuf));
+			if ((w = display_width(sbuf)) > width[j])
+				width[j] = w;
+		}
+	for (i = 0; i < t->nrows; i++) {
+		fputs(indent, stdout);
+		for (j = 0; j < t->ncols; j++) {
+			sanitize(t->cells[i * t->ncols + j], sbuf, sizeof(sbuf));
+			w = display_width(sbuf);
+			if (i > 0 && (t->right & (1u << j)))
+				printf("%*s", (int)(width[j] - w), "");
+			fputs(sbuf, stdout);
+			if (j + 1 < t->ncols && !(i > 0 &&
+			    (t->right & (1u << j))))
+				printf("%*s", (int)(width[j] - w), "");
+			if (j + 1 < t->ncols)
+				fputs("  ", stdout);
+		}
+		putchar('\n');
+	}
+	free(width);
+}
+
+/* Frees the cells of a table. */
+static void
+ttab_free(struct text_table *t)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->nrows * t->ncols; i++)
+		free(t->cells[i]);
+	free(t->cells);
+	memset(t, 0, sizeof(*t));
+}
+
+/* Writes s as a JSON string (quoted, escaped) to stdout. */
+static void
+json_print_string(const char *s)
+{
+	const unsigned char	*p;
+
+	putchar('"');
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			printf("\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", stdout);
+		else if (*p == '\t')
+			fputs("\\t", stdout);
+		else if (*p < 0x20 || *p == 0x7f)
+			printf("\\u%04x", *p);
+		else
+			putchar(*p);
+	}
+	putchar('"');
+}
+
+/* How long ago, in Chinese: "45秒", "12分", "3小时12分", "2天3小时". */
+static void
+age_format(int64_t ms, char *buf, size_t size)
+{
+	int64_t	 s = ms < 0 ? 0 : ms / 1000;
+
+	if (s < 60)
+		snprintf(buf, size, "%lld秒", (long long)s);
+	else if (s < 3600)
+		snprintf(buf, size, "%lld分", (long long)(s / 60));
+	else if (s < 86400)
+		snprintf(buf, size, "%lld小时%lld分", (long long)(s / 3600),
+		    (long long)(s % 3600 / 60));
+	else
+		snprintf(buf, size, "%lld天%lld小时", (long long)(s / 86400),
+		    (long long)(s % 86400 / 3600));
+}
+
+/* The Chinese name of a spooled verb. */
+static const char *
+verb_label(const char *verb)
+{
+	static const struct {
+		const char	*verb;
+		const char	*label;
+	} labels[] = {
+		{ "CHECKIN", "签到" },
+		{ "PATROL-START", "巡逻开始" },
+		{ "PATROL-POINT", "巡逻打卡" },
+		{ "PATROL-END", "巡逻结束" },
+		{ "SCREENING", "排查" },
+		{ "DUTY-ON", "值班签到" },
+		{ "DUTY-OFF", "值班签退" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(labels); i++)
+		if (strcmp(labels[i].verb, verb) == 0)
+			return labels[i].label;
+	return verb;
+}
+
+/* Cuts s to at most cols terminal columns, marking a cut with "…". */
+static void
+cut_width(char *s, size_t cols)
+{
+	size_t	 len = strlen(s), end;
+
+	if (display_width(s) <= cols)
+		return;
+	end = len;
+	while (end > 0) {
+		do
+			end--;
+		while (end > 0 && ((unsigned char)s[end] & 0xc0) == 0x80);
+		s[end] = '\0';
+		if (display_width(s) + 1 <= cols && len - end >= 3)
+			break;
+	}
+	memcpy(s + end, "…", sizeof("…"));
+}
+
+/* Counts the record lines of spool.rejected (not its "#" lines). */
+static size_t
+rejected_count(const char *dir)
+{
+	char	*buf, *p, *nl;
+	size_t	 len, n = 0;
+
+	if (spool_read(dir, SPOOL_REJECTED, &buf, &len) != 0)
+		return 0;
+	for (p = buf; p < buf + len; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(buf + len - p))) == NULL)
+			nl = buf + len;
+		if (nl > p && *p != '#')
+			n++;
+	}
+	free(buf);
+	return n;
+}
+
+/* pingan queue: lists what waits in the spool, with ages. */
+static int
+cmd_queue(struct cli *cli, int argc, char **argv)
+{
+	const char		*cmd = "queue";
+	const struct spool_record *r;
+	struct proto_request	 req;
+	struct text_table	 t;
+	struct spool		 sp;
+	struct strbuf		 view = { NULL, 0, 0 };
+	char			 dir[PATH_MAX], *buf, age[32], when[64];
+	const char		*row[5];
+	size_t			 len, i, nrejected;
+	int64_t			 now = wall_ms();
+	bool			 json = cli->opt[OPT_JSON] != NULL;
+	int			 rv, error, f;
+
+	if ((rv = write_options(cli, argc, argv, queue_opts, cmd,
+	    command_find(cmd), NULL)) != 0)
+		return rv < 0 ? 0 : rv;
+	json = cli->opt[OPT_JSON] != NULL;
+	if ((error = spool_dir_path(dir, sizeof(dir))) != 0)
+		return errorx(EXIT_LOCAL, "无法确定离线队列的目录: %s (no "
+		    "directory for the offline spool)", strerror(-error));
+	if ((error = spool_read(dir, SPOOL_NAME, &buf, &len)) != 0)
+		return errorx(EXIT_LOCAL, "无法读取离线队列 %s/%s: %s (cannot "
+		    "read the offline spool)", dir, SPOOL_NAME,
+		    error == -EFBIG ? "larger than 16 MiB" : strerror(-error));
+	if (spool_parse(buf, len, &sp) != 0)
+		nomem();
+	nrejected = rejected_count(dir);
+
+	memset(&req, 0, sizeof(req));
+	if (json) {
+		printf("{\"spool\": ");
+		json_print_string(dir);
+		printf(", \"records\": [");
+	} else
+		ttab_init(&t, 5, 0);
+	if (!json && sp.nrecords > 0) {
+		const char *hdr[5] = { "等待", "人员", "类型", "编号", "内容" };
+
+		ttab_add(&t, hdr);
+	}
+	for (i = 0; i < sp.nrecords; i++) {
+		r = &sp.records[i];
+		if (proto_parse_line(r->request, r->requestlen, &req) != 0)
+			req.nfields = 0;	/* cannot be: spool_parse did */
+		if (json) {
+			at_format(r->created_ms, when, sizeof(when));
+			printf("%s\n  {\"worker\": ", i > 0 ? "," : "");
+			json_print_string(r->worker);
+			printf(", \"verb\": ");
+			json_print_string(r->verb);
+			printf(", \"id\": ");
+			json_print_string(r->id);
+			printf(", \"created\": ");
+			json_print_string(when);
+			printf(", \"age_seconds\": %lld, \"fields\": {",
+			    (long long)((now - r->created_ms) / 1000));
+			for (f = 0; f < req.nfields; f++) {
+				if (f > 0)
+					printf(", ");
+				json_print_string(req.fields[f].key);
+				printf(": ");
+				json_print_string(req.fields[f].val);
+			}
+			printf("}}");
+			continue;
+		}
+		view.len = 0;
+		if (view.buf != NULL)
+			view.buf[0] = '\0';
+		for (f = 0; f < req.nfields; f++)
+			if (strcmp(req.fields[f].key, "id") != 0)
+				sb_field(&view, req.fields[f].key,
+				    req.fields[f].val);
+		if (view.len > 0)
+			cut_width(view.buf + 1, 60);
+		age_format(now - r->created_ms, age, sizeof(age));
+		snprintf(when, sizeof(when), "%s %s", r->verb,
+		    verb_label(r->verb));
+		row[0] = age;
+		row[1] = r->worker;
+		row[2] = when;
+		row[3] = r->id;
+		row[4] = view.len > 0 ? view.buf + 1 : "";
+		ttab_add(&t, row);
+	}
+	if (json) {
+		printf("%s], \"damaged\": %zu, \"rejected\": %zu}\n",
+		    sp.nrecords > 0 ? "\n" : "", sp.ndamaged_total, nrejected);
+	} else {
+		if (sp.nrecords == 0)
+			printf("离线队列为空 (the offline spool is empty)\n");
+		else {
+			ttab_print(&t, "");
+			printf("共 %zu 条待发送 (%zu records waiting)\n",
+			    sp.nrecords, sp.nrecords);
+		}
+		if (sp.ndamaged_total > 0)
+			printf("另有 %zu 行已损坏, 下次发送时移到 %s (%zu damaged "
+			    "lines, moved to %s on the next send)\n",
+			    sp.ndamaged_total, SPOOL_REJECTED,
+			    sp.ndamaged_total, SPOOL_REJECTED);
+		if (nrejected > 0)
+			printf("被服务器拒绝的记录 %zu 条, 见 %s/%s (%zu records the "
+			    "server refused are kept there)\n", nrejected, dir,
+			    SPOOL_REJECTED, nrejected);
+		ttab_free(&t);
+	}
+	proto_request_free(&req);
+	sb_free(&view);
+	spool_free(&sp);
+	free(buf);
+	return 0;
+}
+
+/* ---- summary -------------------------------------------------------------- */
+
+/* Formats a number of the summary: "12", "9.5", or "-" when absent. */
+static const char *
+sum_num(const struct json_doc *d, const struct json_node *n, const char *path,
+    char *buf, size_t size)
+{
+	double	 v = json_num(json_path(d, n, path));
+
+	if (isnan(v))
+		return "-";
+	if (v == floor(v) && fabs(v) < 1e15)
+		snprintf(buf, size, "%.0f", v);
+	else
+		snprintf(buf, size, "%.1f", v);
+	return buf;
+}
+
+/* Formats hours with one decimal ("9.5"), or "-" when absent. */
+static const char *
+sum_hours(const struct json_doc *d, const struct json_node *n,
+    const char *path, char *buf, size_t size)
+{
+	double	 v = json_num(json_path(d, n, path));
+
+	if (isnan(v))
+		return "-";
+	snprintf(buf, size, "%.1f", v);
+	return buf;
+}
+
+/* A string member, or "" when absent or null. */
+static const char *
+sum_str(const struct json_doc *d, const struct json_node *n, const char *path)
+{
+	const char	*s = json_str(json_path(d, n, path));
+
+	return s != NULL ? s : "";
+}
+
+/* "x/y" of two numbers, or "-" when y is absent or 0. */
+static const char *
+sum_ratio(const struct json_doc *d, const struct json_node *n,
+    const char *got, const char *total, char *buf, size_t size)
+{
+	double	 a = json_num(json_path(d, n, got));
+	double	 b = json_num(json_path(d, n, total));
+
+	if (isnan(b) || b == 0)
+		return "-";
+	snprintf(buf, size, "%.0f/%.0f", isnan(a) ? 0 : a, b);
+	return buf;
+}
+
+/*
+ * The clock time of an RFC 3339 time for a day's row: "18:00" on that day,
+ * "24:00" for the midnight that ends it, else "MM-DD HH:MM".
+ */
+static const char *
+sum_clock(const char *t, const char *day, char *buf, size_t size)
+{
+	if (t == NULL || strlen(t) < 16 || (t[10] != 'T' && t[10] != ' '))
+		return t != NULL && t[0] != '\0' ? t : "-";
+	if (day != NULL && strncmp(t, day, 10) == 0)
+		snprintf(buf, size, "%.5s", t + 11);
+	else if (strncmp(t + 11, "00:00", 5) == 0)
+		snprintf(buf, size, "24:00");
+	else
+		snprintf(buf, size, "%.5s %.5s", t + 5, t + 11);
+	return buf;
+}
+
+/* The Chinese name of a patrol type given in English. */
+static const char *
+sum_type_label(const char *s)
+{
+	enum patrol_type	 type;
+
+	if (s != NULL && proto_patrol_type_parse(s, &type) == 0)
+		return proto_patrol_type_label(type);
+	return s != NULL ? s : "-";
+}
+
+/* Prints the gaps, overdue ones marked 逾期. */
+static void
+summary_gaps(const struct json_doc *d, const struct json_node *root)
+{
+	const struct json_node	*gaps = json_get(d, root, "gaps"), *g, *m;
+	struct text_table	 t;
+	struct strbuf		 who = { NULL, 0, 0 };
+	const char		*kind, *day, *row[5];
+	char			 place[160], detail[200], b1[32], b2[32], b3[32];
+	size_t			 n = 0, overdue = 0;
+
+	for (g = json_first(d, gaps); g != NULL; g = json_next(d, g)) {
+		n++;
+		if (json_get(d, g, "overdue") != NULL &&
+		    json_get(d, g, "overdue")->type == JSON_TRUE)
+			overdue++;
+	}
+	if (n == 0) {
+		printf("缺口 (gaps): 无 (none)\n");
+		return;
+	}
+	printf("缺口 (gaps): %zu 项, 其中逾期 %zu 项 (%zu, %zu overdue)\n", n,
+	    overdue, n, overdue);
+	ttab_init(&t, 5, 0);
+	{
+		const char *hdr[5] = { "日期", "类型", "村(居)/岗位", "说明",
+		    "状态" };
+
+		ttab_add(&t, hdr);
+	}
+	for (g = json_first(d, gaps); g != NULL; g = json_next(d, g)) {
+		kind = sum_str(d, g, "kind");
+		day = sum_str(d, g, "day");
+		place[0] = detail[0] = '\0';
+		if (strcmp(kind, "screening_missing") == 0) {
+			row[1] = "未报排查";
+			snprintf(place, sizeof(place), "%s %s",
+			    sum_str(d, g, "village"),
+			    sum_str(d, g, "village_name"));
+			snprintf(detail, sizeof(detail), "截止 %s",
+			    sum_clock(json_str(json_get(d, g, "cutoff")), day,
+			    b1, sizeof(b1)));
+		} else if (strcmp(kind, "duty_uncovered") == 0) {
+			row[1] = "无人值班";
+			snprintf(place, sizeof(place), "%s %s",
+			    sum_str(d, g, "post"), sum_str(d, g, "post_name"));
+			snprintf(detail, sizeof(detail), "截止 %s",
+			    sum_clock(json_str(json_get(d, g, "cutoff")), day,
+			    b1, sizeof(b1)));
+		} else if (strcmp(kind, "window_uncovered") == 0) {
+			row[1] = "重点时段无巡逻";
+			snprintf(place, sizeof(place), "%s %s",
+			    sum_str(d, g, "village"),
+			    sum_str(d, g, "village_name"));
+			snprintf(detail, sizeof(detail), "%s %s-%s",
+			    sum_type_label(json_str(json_get(d, g, "type"))),
+			    sum_clock(json_str(json_get(d, g, "from")), day,
+			    b1, sizeof(b1)),
+			    sum_clock(json_str(json_get(d, g, "to")), day, b2,
+			    sizeof(b2)));
+		} else if (strcmp(kind, "patrol_overlong") == 0) {
+			row[1] = "巡逻超时未结束";
+			who.len = 0;
+			for (m = json_first(d, json_get(d, g, "members"));
+			    m != NULL; m = json_next(d, m)) {
+				if (who.len > 0)
+					sb_adds(&who, ",");
+				sb_adds(&who, json_str(m) != NULL ?
+				    json_str(m) : "?");
+			}
+			snprintf(place, sizeof(place), "%s",
+			    who.len > 0 ? who.buf : "");
+			snprintf(detail, sizeof(detail), "%s %s 起, 已 %s 小时",
+			    sum_type_label(json_str(json_get(d, g, "type"))),
+			    sum_clock(json_str(json_get(d, g, "started")), day,
+			    b1, sizeof(b1)),
+			    sum_hours(d, g, "hours_open", b3, sizeof(b3)));
+		} else {
+			row[1] = kind;
+			snprintf(place, sizeof(place), "%s%s",
+			    sum_str(d, g, "village"), sum_str(d, g, "post"));
+		}
+		row[0] = day;
+		row[2] = place;
+		row[3] = detail;
+		m = json_get(d, g, "overdue");
+		row[4] = m != NULL && m->type == JSON_TRUE ? "逾期" :
+		    "未到截止";
+		ttab_add(&t, row);
+	}
+	ttab_print(&t, "  ");
+	ttab_free(&t);
+	sb_free(&who);
+}
+
+/* Prints the totals of the town (or of the village asked for). */
+static void
+summary_town(const struct json_doc *d, const struct json_node *root)
+{
+	const struct json_node	*town = json_get(d, root, "town");
+	struct text_table	 t;
+	struct strbuf		 sb = { NULL, 0, 0 };
+	const char		*from = sum_str(d, root, "from");
+	const char		*to = sum_str(d, root, "to");
+	const char		*now = sum_str(d, root, "generated_at");
+	const char		*row[2];
+	char			 b[6][32], path[96], line[512];
+	int			 k;
+
+	if (strcmp(from, to) != 0)
+		printf("期间概况 (totals) %s 至 %s\n", from, to);
+	else if (strncmp(now, from, 10) == 0)
+		printf("今日概况 (town totals)\n");
+	else
+		printf("今日概况 (town totals) %s\n", from);
+	ttab_init(&t, 2, 0);
+
+	sb_adds(&sb, "共 ");
+	sb_adds(&sb, sum_num(d, town, "checkins.total", b[0], sizeof(b[0])));
+	for (k = 0; k < CHECKIN_KIND__COUNT; k++) {
+		snprintf(path, sizeof(path), "checkins.%s",
+		    proto_kind_name((enum checkin_kind)k));
+		snprintf(line, sizeof(line), "%s %s %s", k == 0 ? ":" : ",",
+		    proto_kind_label((enum checkin_kind)k),
+		    sum_num(d, town, path, b[0], sizeof(b[0])));
+		sb_adds(&sb, line);
+	}
+	row[0] = "签到";
+	row[1] = sb.buf;
+	ttab_add(&t, row);
+
+	snprintf(line, sizeof(line), "%s 次 (进行中 %s), %s 小时, 出动 %s 人, "
+	    "打卡 %s 次", sum_num(d, town, "patrols.count", b[0], 32),
+	    sum_num(d, town, "patrols.open", b[1], 32),
+	    sum_hours(d, town, "patrols.hours", b[2], 32),
+	    sum_num(d, town, "patrols.members", b[3], 32),
+	    sum_num(d, town, "patrols.points", b[4], 32));
+	row[0] = "巡逻";
+	row[1] = line;
+	ttab_add(&t, row);
+	sb.len = 0;
+	for (k = 0; k < PATROL_TYPE__COUNT; k++) {
+		snprintf(path, sizeof(path), "patrols.by_type.%s",
+		    proto_patrol_type_name((enum patrol_type)k));
+		snprintf(line, sizeof(line), "%s%s %s 次 %s 小时",
+		    k > 0 ? "; " : "",
+		    proto_patrol_type_label((enum patrol_type)k),
+		    sum_num(d, json_path(d, town, path), "count", b[0], 32),
+		    sum_hours(d, json_path(d, town, path), "hours", b[1], 32));
+		sb_adds(&sb, line);
+	}
+	row[0] = "";
+	row[1] = sb.buf;
+	ttab_add(&t, row);
+	sb.len = 0;
+	for (k = WORKER_TEAM_NONE + 1; k < WORKER_TEAM__COUNT; k++) {
+		snprintf(path, sizeof(path), "patrols.by_team.%s",
+		    roster_team_name((enum worker_team)k));
+		snprintf(line, sizeof(line), "%s%s %s 次 %s 人",
+		    k > WORKER_TEAM_NONE + 1 ? "; " : "",
+		    roster_team_label((enum worker_team)k),
+		    sum_num(d, json_path(d, town, path), "patrols", b[0], 32),
+		    sum_num(d, json_path(d, town, path), "members", b[1], 32));
+		sb_adds(&sb, line);
+	}
+	row[1] = sb.buf;
+	ttab_add(&t, row);
+
+	snprintf(line, sizeof(line), "村(居) %s 已报, 网格 %s 已报, 零报告 %s, "
+	    "发现问题 %s", sum_ratio(d, town, "screening.villages_reported",
+	    "screening.villages_total", b[0], 32),
+	    sum_ratio(d, town, "screening.grids_reported",
+	    "screening.grids_total", b[1], 32),
+	    sum_num(d, town, "screening.zero_reports", b[2], 32),
+	    sum_num(d, town, "screening.items", b[3], 32));
+	row[0] = "排查";
+	row[1] = line;
+	ttab_add(&t, row);
+	snprintf(line, sizeof(line), "岗位 %s 有人值班",
+	    sum_ratio(d, town, "duty.posts_covered", "duty.posts_total", b[0],
+	    32));
+	row[0] = "值班";
+	row[1] = line;
+	ttab_add(&t, row);
+	if (strcmp(sum_ratio(d, town, "windows.covered", "windows.total", b[0],
+	    32), "-") == 0)
+		snprintf(line, sizeof(line), "未配置 (none configured)");
+	else
+		snprintf(line, sizeof(line), "%s 有巡逻", b[0]);
+	row[0] = "重点时段";
+	row[1] = line;
+	ttab_add(&t, row);
+	ttab_print(&t, "  ");
+	ttab_free(&t);
+	sb_free(&sb);
+}
+
+/* Prints one row per village. */
+static void
+summary_villages(const struct json_doc *d, const struct json_node *root)
+{
+	const struct json_node	*v, *c;
+	struct text_table	 t;
+	const char		*row[11] = { "编号", "名称", "签到", "巡逻",
+	    "巡逻小时", "排查", "网格", "零报告", "问题", "值班", "重点时段" };
+	char			 b[8][32];
+
+	printf("村(居)一览 (villages)\n");
+	ttab_init(&t, 11, 0x1fc);
+	ttab_add(&t, row);
+	for (v = json_first(d, json_get(d, root, "villages")); v != NULL;
+	    v = json_next(d, v)) {
+		row[0] = sum_str(d, v, "code");
+		row[1] = sum_str(d, v, "name");
+		row[2] = sum_num(d, v, "checkins", b[0], 32);
+		row[3] = sum_num(d, v, "patrols", b[1], 32);
+		row[4] = sum_hours(d, v, "patrol_hours", b[2], 32);
+		c = json_path(d, v, "screening.reported");
+		row[5] = c == NULL ? "-" : c->type == JSON_TRUE ? "已报" : "未报";
+		row[6] = sum_ratio(d, v, "screening.grids_reported",
+		    "screening.grids_total", b[3], 32);
+		row[7] = sum_num(d, v, "screening.zero_reports", b[4], 32);
+		row[8] = sum_num(d, v, "screening.items", b[5], 32);
+		c = json_path(d, v, "duty.covered");
+		row[9] = c == NULL ? "-" : c->type == JSON_TRUE ? "有人" : "无人";
+		row[10] = sum_ratio(d, v, "windows.covered", "windows.total",
+		    b[6], 32);
+		ttab_add(&t, row);
+	}
+	if (t.nrows > 1)
+		ttab_print(&t, "  ");
+	else
+		printf("  无 (none)\n");
+	ttab_free(&t);
+}
+
+/* Prints one row per worker, with their activity and gaps. */
+static void
+summary_workers(const struct json_doc *d, const struct json_node *root)
+{
+	const struct json_node	*w;
+	struct text_table	 t;
+	enum worker_role	 role;
+	enum worker_team	 team;
+	const char		*row[11] = { "编号", "姓名", "角色", "队伍", "村(居)",
+	    "签到", "巡逻", "打卡", "排查", "值班", "缺口" };
+	const char		*s;
+	char			 b[6][32];
+
+	printf("人员 (workers)\n");
+	ttab_init(&t, 11, 0x7e0);
+	ttab_add(&t, row);
+	for (w = json_first(d, json_get(d, root, "workers")); w != NULL;
+	    w = json_next(d, w)) {
+		row[0] = sum_str(d, w, "code");
+		row[1] = sum_str(d, w, "name");
+		s = sum_str(d, w, "role");
+		row[2] = roster_role_parse(s, &role) == 0 ?
+		    roster_role_label(role) : s;
+		s = sum_str(d, w, "team");
+		row[3] = s[0] != '\0' && strcmp(s, "none") != 0 &&
+		    roster_team_parse(s, &team) == 0 ?
+		    roster_team_label(team) : s;
+		if (strcmp(row[3], "none") == 0)
+			row[3] = "";
+		row[4] = sum_str(d, w, "village");
+		row[5] = sum_num(d, w, "checkins", b[0], 32);
+		row[6] = sum_num(d, w, "patrols", b[1], 32);
+		row[7] = sum_num(d, w, "points", b[2], 32);
+		row[8] = sum_num(d, w, "screenings", b[3], 32);
+		row[9] = sum_num(d, w, "duty_shifts", b[4], 32);
+		row[10] = sum_num(d, w, "gaps", b[5], 32);
+		ttab_add(&t, row);
+	}
+	if (t.nrows > 1)
+		ttab_print(&t, "  ");
+	else
+		printf("  无 (none)\n");
+	ttab_free(&t);
+}
+
+/* Prints the summary JSON as tables with Chinese headings. */
+static int
+summary_print(const char *json, size_t len)
+{
+	struct json_doc		 doc;
+	const struct json_node	*root;
+	const char		*from, *to, *village, *gen;
+	char			 b[32];
+
+	memset(&doc, 0, sizeof(doc));
+	if (json_parse(json, len, &doc) != 0 ||
+	    (root = json_root(&doc))->type != JSON_OBJECT) {
+		json_free(&doc);
+		return errorx(EXIT_NETWORK, "服务器的汇总不是有效的 JSON "
+		    "(the summary from the server is not valid JSON)");
+	}
+	from = sum_str(&doc, root, "from");
+	to = sum_str(&doc, root, "to");
+	village = json_str(json_get(&doc, root, "village"));
+	gen = sum_str(&doc, root, "generated_at");
+	if (strlen(gen) >= 16)
+		snprintf(b, sizeof(b), "%.10s %.5s", gen, gen + 11);
+	else
+		snprintf(b, sizeof(b), "%s", gen);
+	printf("平安综治汇总 (summary) %s%s%s, %s, 生成于 (generated) %s\n",
+	    from, strcmp(from, to) != 0 ? " 至 " : "",
+	    strcmp(from, to) != 0 ? to : "", sum_str(&doc, root, "timezone"),
+	    b);
+	if (village != NULL)
+		printf("村(居) (village): %s\n", village);
+	putchar('\n');
+	summary_gaps(&doc, root);
+	putchar('\n');
+	summary_town(&doc, root);
+	putchar('\n');
+	summary_villages(&doc, root);
+	putchar('\n');
+	summary_workers(&doc, root);
+	json_free(&doc);
+	return 0;
+}
+
+/* pingan summary: asks for the summary and prints it. */
+static int
+cmd_summary(struct cli *cli, int argc, char **argv)
+{
+	const char	*cmd = "summary";
+	const char	*day = cli->opt[OPT_DAY];
+	struct settings	 s;
+	struct client	 c;
+	struct strbuf	 req = { NULL, 0, 0 };
+	char		*line;
+	int		 rv, error;
+
+	if ((rv = write_options(cli, argc, argv, summary_opts, cmd,
+	    command_find(cmd), NULL)) != 0)
+		return rv < 0 ? 0 : rv;
+	day = cli->opt[OPT_DAY];
+	if (day != NULL && (cli->opt[OPT_FROM] != NULL ||
+	    cli->opt[OPT_TO] != NULL))
+		return usage_error(cmd, "--day 不能与 --from/--to 同用 (give "
+		    "--day or --from and --to)");
+	if ((cli->opt[OPT_FROM] != NULL) != (cli->opt[OPT_TO] != NULL))
+		return usage_error(cmd, "--from 和 --to 须同时给出 (give both "
+		    "--from and --to)");
+	if ((day != NULL && !date_valid(day)) ||
+	    (cli->opt[OPT_FROM] != NULL && (!date_valid(cli->opt[OPT_FROM]) ||
+	    !date_valid(cli->opt[OPT_TO]))))
+		return usage_error(cmd, "日期须为 YYYY-MM-DD (dates must be "
+		    "YYYY-MM-DD)");
+	if (cli->opt[OPT_FROM] != NULL &&
+	    strcmp(cli->opt[OPT_FROM], cli->opt[OPT_TO]) > 0)
+		return usage_error(cmd, "--from 晚于 --to (--from is after --to)");
+	if (cli->opt[OPT_VILLAGE] != NULL &&
+	    (cli->opt[OPT_VILLAGE][0] == '\0' ||
+	    !text_valid(cli->opt[OPT_VILLAGE], false) ||
+	    strchr(cli->opt[OPT_VILLAGE], ' ') != NULL))
+		return usage_error(cmd, "村(居)编号无效 (bad --village)");
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0)
+		return rv;
+
 	sb_adds(&req, "AUTH ");
 	sb_adds(&req, s.worker);
 	sb_adds(&req, " ");
 	sb_adds(&req, s.token);
-	sb_adds(&req, "\nCHECKIN");
-	sb_field(&req, "id", id);
-	sb_field(&req, "grid", grid);
-	sb_field(&req, "kind", proto_kind_name(kind));
-	if (cli->opt[OPT_AT] != NULL)
-		sb_field(&req, "at", at);
-	if (lat != NULL) {
-		sb_field(&req, "lat", lat);
-		sb_field(&req, "lon", lon);
+	sb_adds(&req, "\nSUMMARY");
+	if (day != NULL)
+		sb_field(&req, "day", day);
+	if (cli->opt[OPT_FROM] != NULL) {
+		sb_field(&req, "from", cli->opt[OPT_FROM]);
+		sb_field(&req, "to", cli->opt[OPT_TO]);
 	}
-	if (note != NULL)
-		sb_field(&req, "note", note);
+	if (cli->opt[OPT_VILLAGE] != NULL)
+		sb_field(&req, "village", cli->opt[OPT_VILLAGE]);
 	sb_adds(&req, "\n");
 
 	client_init(&c, s.timeout, s.server);
-	if ((rv = client_connect_tcp(&c, s.server, cmd)) == 0 &&
-	    (rv = client_greet(&c)) == 0 &&
-	    (rv = client_request(&c, req.buf, req.len, id)) == 0)
-		rv = checkin_reply(&c, id);
+	client_set_line_max(&c, CLIENT_SUMMARY_MAX);
+	if ((rv = client_connect_tcp(&c, s.server, cmd)) != 0 ||
+	    (rv = client_greet(&c)) != 0 ||
+	    (rv = client_request(&c, req.buf, req.len, NULL)) != 0)
+		goto out;
+	/* The reply to AUTH, then the summary. */
+	if ((error = client_read_line(&c, &line)) != 0) {
+		rv = client_fail(&c, error, NULL);
+		goto out;
+	}
+	if (reply_err(line)) {
+		rv = server_refused(line);
+		goto out;
+	}
+	if (!reply_ok(line)) {
+		rv = reply_unexpected(line);
+		goto out;
+	}
+	if ((error = client_read_line(&c, &line)) != 0) {
+		rv = client_fail(&c, error, NULL);
+		goto out;
+	}
+	if (reply_err(line)) {
+		rv = server_refused(line);
+		goto out;
+	}
+	if (strncmp(line, "OK ", 3) != 0 || line[3] != '{') {
+		rv = reply_unexpected(line);
+		goto out;
+	}
+	if (cli->opt[OPT_JSON] != NULL)
+		printf("%s\n", line + 3);
+	else
+		rv = summary_print(line + 3, strlen(line + 3));
+out:
 	client_close(&c);
 	explicit_bzero(req.buf, req.len);	/* it holds the token */
 	sb_free(&req);
@@ -2454,6 +4709,7 @@ cmd_help(struct cli *cli, int argc, char **argv)
 {
 	const struct command	*cmd;
 	const struct admin_sub	*sub;
+	const struct subcommand	*psub;
 	char			 sbuf[64];
 	int			 rv;
 
@@ -2472,6 +4728,14 @@ cmd_help(struct cli *cli, int argc, char **argv)
 			    "admin subcommand)", sanitize(argv[optind + 1],
 			    sbuf, sizeof(sbuf)));
 		usage_admin_sub(stdout, sub);
+		return 0;
+	}
+	if (cmd->subs != NULL && optind + 1 < argc) {
+		if ((psub = subcommand_find(cmd, argv[optind + 1])) == NULL)
+			return usage_error(cmd->name, "未知子命令 '%s' (unknown "
+			    "subcommand)", sanitize(argv[optind + 1], sbuf,
+			    sizeof(sbuf)));
+		usage_sub(stdout, cmd, psub);
 		return 0;
 	}
 	usage_command(stdout, cmd);

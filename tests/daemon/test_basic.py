@@ -326,7 +326,8 @@ def test_client(d):
     is_(rc, 0, "pingan checkin --help exits 0", err)
     like(out + err, r"--grid", "and shows --grid")
 
-    # A port nobody listens on: a network error, exit 3.
+    # A port nobody listens on: a write is kept in the offline spool
+    # (exit 5, its id on stdout); a ping is a plain network error (exit 3).
     import socket
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -336,7 +337,12 @@ def test_client(d):
                          server=False)
     rc, out, err = h.run(argv[:1] + ["--server", "127.0.0.1:%d" % free] +
                          argv[1:], env=h.clean_env(d.home))
-    is_(rc, 3, "no server: exit 3", err)
+    is_(rc, 5, "no server: the check-in is spooled, exit 5", err)
+    like(out, r"^[0-9a-f-]{36}\s*$", "and its id is printed")
+    argv = d.client_argv(["ping"], server=False)
+    rc, out, err = h.run(argv[:1] + ["--server", "127.0.0.1:%d" % free] +
+                         argv[1:], env=h.clean_env(d.home))
+    is_(rc, 3, "no server: ping exits 3", err)
 
 
 def test_client_config(d):

@@ -3,7 +3,8 @@
  *
  * The expected defaults and bounds are written out here again on purpose:
  * they check the table in config.c against the documented values.
- * PINGAN_CONF_FILE names conf/pingand.conf, which must hold the defaults.
+ * PINGAN_CONF_FILE names conf/pingand.conf, which must hold the defaults
+ * (but for its two `window` lines, the town's rules, checked apart).
  * ok() evaluates its condition twice, so calls with side effects go
  * through is_int() instead.
  */
@@ -43,6 +44,7 @@ static const struct test_int_key test_int_keys[] = {
 	TEST_INT(max_past_days, 0, 36600),
 	TEST_INT(shutdown_timeout, 1, 600),
 	TEST_INT(checkpoint_pages, 0, 1000000),
+	TEST_INT(patrol_max_hours, 1, 72),
 };
 
 #define TEST_NINT (sizeof test_int_keys / sizeof test_int_keys[0])
@@ -65,7 +67,7 @@ test_parse(struct config *cfg, const char *s)
 	    sizeof test_err));
 }
 
-/* Returns true if the two configs hold the same values. */
+/* Returns true if the two configs hold the same values, windows apart. */
 static bool
 test_equal(const struct config *a, const struct config *b)
 {
@@ -90,7 +92,35 @@ test_equal(const struct config *a, const struct config *b)
 	    a->shutdown_timeout == b->shutdown_timeout &&
 	    a->synchronous == b->synchronous &&
 	    a->checkpoint_pages == b->checkpoint_pages &&
-	    a->log_level == b->log_level);
+	    a->log_level == b->log_level &&
+	    strcmp(a->timezone, b->timezone) == 0 &&
+	    a->screening_cutoff == b->screening_cutoff &&
+	    a->duty_cutoff == b->duty_cutoff &&
+	    a->patrol_max_hours == b->patrol_max_hours);
+}
+
+/* Returns true if the two configs hold the same windows. */
+static bool
+test_same_windows(const struct config *a, const struct config *b)
+{
+	const struct window	*x, *y;
+	int			 i, j;
+
+	if (a->nwindows != b->nwindows)
+		return (false);
+	for (i = 0; i < a->nwindows; i++) {
+		x = &a->windows[i];
+		y = &b->windows[i];
+		if (x->type != y->type || x->from_min != y->from_min ||
+		    x->to_min != y->to_min || x->season_from != y->season_from ||
+		    x->season_to != y->season_to ||
+		    x->nvillages != y->nvillages)
+			return (false);
+		for (j = 0; j < x->nvillages; j++)
+			if (strcmp(x->villages[j], y->villages[j]) != 0)
+				return (false);
+	}
+	return (true);
 }
 
 /* A file that sets every key to something other than its default. */
@@ -116,7 +146,12 @@ static const char test_all_other[] =
     "shutdown_timeout 1\n"
     "synchronous normal\n"
     "checkpoint_pages 0\n"
-    "log_level debug\n";
+    "log_level debug\n"
+    "timezone UTC\n"
+    "screening_cutoff 17:30\n"
+    "duty_cutoff 08:00\n"
+    "patrol_max_hours 8\n"
+    "window security 21:00-23:00 DK,CJ\n";
 
 /* Checks that config_defaults sets every documented default. */
 static void
@@ -147,10 +182,16 @@ test_defaults(void)
 	is_int(cfg.synchronous, CONFIG_SYNC_FULL, "default synchronous");
 	is_int(cfg.checkpoint_pages, 1000, "default checkpoint_pages");
 	is_int(cfg.log_level, LOG_LEVEL_INFO, "default log_level");
+	is_str(cfg.timezone, "Asia/Shanghai", "default timezone");
+	is_int(cfg.screening_cutoff, 18 * 60, "default screening_cutoff");
+	is_int(cfg.duty_cutoff, 9 * 60, "default duty_cutoff");
+	is_int(cfg.patrol_max_hours, 12, "default patrol_max_hours");
+	is_int(cfg.nwindows, 0, "no windows by default");
 	config_free(&cfg);
 	config_free(&cfg);
 	ok(cfg.listen == NULL && cfg.database == NULL &&
-	    cfg.admin_socket == NULL, "config_free twice leaves NULLs");
+	    cfg.admin_socket == NULL && cfg.timezone == NULL,
+	    "config_free twice leaves NULLs");
 
 	memset(&cfg, 0, sizeof cfg);
 	config_free(&cfg);
@@ -510,6 +551,43 @@ test_unchanged(void)
 	config_free(&before);
 }
 
+/* Checks that config_reload replaces the window list as one change. */
+static void
+test_reload_windows(struct config *dst, struct config *src)
+{
+	is_int(test_parse(src, "window security 21:00-23:00 DK,CJ\n"
+	    "window forest_fire 10:00-16:00 03-01..04-30 all\n"), 0,
+	    "src gets a second window");
+	is_int(config_reload(dst, src), 1, "a window added: one change");
+	is_int(dst->nwindows, 2, "two windows reloaded");
+	ok(test_same_windows(dst, src), "the same two windows");
+	is_int(config_reload(dst, src), 0, "the same windows: no change");
+
+	is_int(test_parse(src, "window security 21:00-23:00 DK,CJ\n"
+	    "window forest_fire 10:00-16:00 03-01..04-30 DK\n"), 0,
+	    "src: a window with other villages");
+	is_int(config_reload(dst, src), 1, "a village changed: one change");
+	is_str(dst->windows[1].villages[0], "DK", "new village reloaded");
+	is_int(dst->windows[1].nvillages, 1, "one village now");
+
+	is_int(test_parse(src, "window security 21:00-23:00 DK,CJ\n"
+	    "window forest_fire 10:00-16:00 03-01..05-31 DK\n"), 0,
+	    "src: a window with another season");
+	is_int(config_reload(dst, src), 1, "a season changed: one change");
+	is_int(dst->windows[1].season_to, 531, "new season reloaded");
+
+	/* Bytes after the codes do not count: only what the spec says. */
+	memset(src->windows[0].villages[5], 'x', PINGAN_CODE_MAX);
+	is_int(config_reload(dst, src), 0, "unused bytes are no change");
+
+	src->nwindows = 0;
+	src->screening_cutoff = 60;
+	is_int(config_reload(dst, src), 2,
+	    "windows removed and a cutoff: two changes");
+	is_int(dst->nwindows, 0, "no windows left");
+	is_int(dst->screening_cutoff, 60, "cutoff reloaded");
+}
+
 /* Checks that config_reload takes only the reloadable keys, counting them. */
 static void
 test_reload(void)
@@ -522,7 +600,8 @@ test_reload(void)
 	is_int(test_parse(&src, test_all_other), 0, "src with every key changed");
 
 	is_int(config_reload(&dst, &def), 0, "reloading the same: no change");
-	is_int(config_reload(&dst, &src), 15, "15 reloadable keys changed");
+	is_int(config_reload(&dst, &src), 19,
+	    "18 reloadable keys and the window list changed");
 
 	is_int(dst.log_level, LOG_LEVEL_DEBUG, "log_level reloaded");
 	is_int(dst.line_max, 8192, "line_max reloaded");
@@ -539,6 +618,11 @@ test_reload(void)
 	is_int(dst.max_future, 0, "max_future reloaded");
 	is_int(dst.max_past_days, 0, "max_past_days reloaded");
 	is_int(dst.shutdown_timeout, 1, "shutdown_timeout reloaded");
+	is_int(dst.screening_cutoff, 17 * 60 + 30, "screening_cutoff reloaded");
+	is_int(dst.duty_cutoff, 8 * 60, "duty_cutoff reloaded");
+	is_int(dst.patrol_max_hours, 8, "patrol_max_hours reloaded");
+	is_int(dst.nwindows, 1, "windows reloaded");
+	ok(test_same_windows(&dst, &src), "the same windows as src");
 
 	is_str(dst.listen, "127.0.0.1", "listen not reloaded");
 	is_int(dst.port, 7700, "port not reloaded");
@@ -548,6 +632,7 @@ test_reload(void)
 	is_int(dst.admin_socket_mode, 0600, "admin_socket_mode not reloaded");
 	is_int(dst.synchronous, CONFIG_SYNC_FULL, "synchronous not reloaded");
 	is_int(dst.checkpoint_pages, 1000, "checkpoint_pages not reloaded");
+	is_str(dst.timezone, "Asia/Shanghai", "timezone not reloaded");
 
 	is_int(config_reload(&dst, &src), 0, "second reload: no change");
 	src.note_max = 3;
@@ -555,6 +640,7 @@ test_reload(void)
 	is_int(config_reload(&dst, &src), 1, "one reloadable change counted");
 	is_int(dst.note_max, 3, "note_max reloaded again");
 	is_int(dst.port, 7700, "port still not reloaded");
+	test_reload_windows(&dst, &src);
 
 	config_free(&dst);
 	config_free(&src);
@@ -621,6 +707,210 @@ test_load(void)
 	config_free(&def);
 }
 
+/* Checks timezone, the cutoffs and patrol_max_hours. */
+static void
+test_field_work(void)
+{
+	struct config	 cfg;
+	char		*tz;
+
+	tz = getenv("TZ") != NULL ? strdup(getenv("TZ")) : NULL;
+	config_defaults(&cfg);
+	is_int(test_parse(&cfg, "timezone UTC\n"), 0, "timezone UTC");
+	is_str(cfg.timezone, "UTC", "timezone UTC value");
+	is_int(test_parse(&cfg, "timezone America/New_York\n"), 0,
+	    "timezone America/New_York");
+	is_str(cfg.timezone, "America/New_York", "timezone value");
+	is_int(test_parse(&cfg, "timezone \"Asia/Shanghai\"\n"), 0,
+	    "quoted timezone");
+	is_str(cfg.timezone, "Asia/Shanghai", "quoted timezone value");
+	ok(tz == NULL ? getenv("TZ") == NULL :
+	    getenv("TZ") != NULL && strcmp(getenv("TZ"), tz) == 0,
+	    "parsing a timezone leaves the process TZ alone");
+	is_int(test_parse(&cfg, "timezone Nowhere/Nothing\n"), -EINVAL,
+	    "unknown timezone");
+	ok(strstr(test_err, "t.conf:1: 'timezone' needs a time zone of this "
+	    "host, such as Asia/Shanghai (see /usr/share/zoneinfo), not "
+	    "'Nowhere/Nothing'") != NULL, "unknown timezone: %s", test_err);
+	is_int(test_parse(&cfg, "timezone ../etc/passwd\n"), -EINVAL,
+	    "timezone ../etc/passwd");
+	is_int(test_parse(&cfg, "timezone /etc/localtime\n"), -EINVAL,
+	    "timezone as a path");
+	is_int(test_parse(&cfg, "timezone Asia\n"), -EINVAL,
+	    "timezone directory");
+	is_int(test_parse(&cfg, "timezone \"\"\n"), -EINVAL, "timezone empty");
+	ok(strstr(test_err, "empty value for 'timezone'") != NULL,
+	    "empty timezone: %s", test_err);
+	is_int(test_parse(&cfg, "timezone UTC\ntimezone UTC\n"), -EINVAL,
+	    "timezone twice");
+	ok(strstr(test_err, "t.conf:2: duplicate key 'timezone' (first set "
+	    "on line 1)") != NULL, "timezone twice: %s", test_err);
+	is_str(cfg.timezone, "Asia/Shanghai", "timezone unchanged by errors");
+
+	is_int(test_parse(&cfg, "screening_cutoff 17:30\nduty_cutoff 08:15\n"),
+	    0, "cutoffs");
+	is_int(cfg.screening_cutoff, 17 * 60 + 30, "screening_cutoff 17:30");
+	is_int(cfg.duty_cutoff, 8 * 60 + 15, "duty_cutoff 08:15");
+	is_int(test_parse(&cfg, "screening_cutoff 00:00\n"), 0, "cutoff min");
+	is_int(cfg.screening_cutoff, 0, "00:00 is 0");
+	is_int(test_parse(&cfg, "screening_cutoff 24:00\n"), 0, "cutoff max");
+	is_int(cfg.screening_cutoff, 1440, "24:00 is 1440");
+	is_int(test_parse(&cfg, "duty_cutoff \"23:59\"\n"), 0,
+	    "quoted cutoff");
+	is_int(cfg.duty_cutoff, 1439, "23:59 is 1439");
+	is_int(test_parse(&cfg, "screening_cutoff 24:01\n"), -EINVAL,
+	    "cutoff past 24:00");
+	ok(strstr(test_err, "t.conf:1: 'screening_cutoff' needs a time of "
+	    "day HH:MM, 00:00..24:00, not '24:01'") != NULL,
+	    "cutoff error: %s", test_err);
+	is_int(test_parse(&cfg, "duty_cutoff 9:00\n"), -EINVAL,
+	    "one-digit hour");
+	is_int(test_parse(&cfg, "duty_cutoff 0900\n"), -EINVAL, "no colon");
+	is_int(test_parse(&cfg, "duty_cutoff 540\n"), -EINVAL,
+	    "minutes as a number");
+	is_int(test_parse(&cfg, "duty_cutoff 09:00:00\n"), -EINVAL,
+	    "with seconds");
+	is_int(test_parse(&cfg, "duty_cutoff -01:00\n"), -EINVAL, "negative");
+	is_int(test_parse(&cfg, "duty_cutoff 09:60\n"), -EINVAL, "09:60");
+	is_int(test_parse(&cfg, "duty_cutoff \"\"\n"), -EINVAL, "empty");
+	is_int(test_parse(&cfg, "duty_cutoff 08:00\nduty_cutoff 10:00\n"),
+	    -EINVAL, "duty_cutoff twice");
+	ok(strstr(test_err, "t.conf:2: duplicate key 'duty_cutoff'") != NULL,
+	    "duty_cutoff twice: %s", test_err);
+	ok(cfg.screening_cutoff == 1440 && cfg.duty_cutoff == 1439,
+	    "cutoffs unchanged by errors");
+
+	is_int(test_parse(&cfg, "patrol_max_hours 72\n"), 0,
+	    "patrol_max_hours 72");
+	is_int(cfg.patrol_max_hours, 72, "patrol_max_hours value");
+	is_int(test_parse(&cfg, "patrol_max_hours 0\n"), -EINVAL,
+	    "patrol_max_hours 0");
+	ok(strstr(test_err, "'patrol_max_hours' value '0' is out of range "
+	    "(1..72)") != NULL, "patrol_max_hours range: %s", test_err);
+	is_int(test_parse(&cfg, "patrol_max_hours 12h\n"), -EINVAL,
+	    "patrol_max_hours with a unit");
+	config_free(&cfg);
+	free(tz);
+}
+
+/* Checks the repeatable `window` key. */
+static void
+test_windows(void)
+{
+	struct config	 cfg, before;
+	char		 buf[4096];
+	size_t		 n;
+	int		 i;
+
+	config_defaults(&cfg);
+	is_int(test_parse(&cfg,
+	    "window security 20:00-24:00 all\n"
+	    "# a comment between\n"
+	    "window forest_fire 09:00-17:00 03-01..04-30 DK,CJ  # spring\n"
+	    "port 7701\n"
+	    "window\t\xe6\xb2\xbb\xe5\xae\x89\xe5\xb7\xa1\xe9\x98\xb2"
+	    "\t22:00-02:00\t \t11-01..02-28 HP\t\r\n"
+	    "window \"security 06:00-08:00 XH\"  # quoted\n"), 0,
+	    "four windows, a key between them");
+	is_int(cfg.nwindows, 4, "four windows");
+	is_int(cfg.port, 7701, "the key between");
+	is_int(cfg.windows[0].type, PATROL_SECURITY, "0: security");
+	ok(cfg.windows[0].from_min == 1200 && cfg.windows[0].to_min == 1440,
+	    "0: 20:00-24:00");
+	is_int(cfg.windows[0].nvillages, 0, "0: all");
+	is_int(cfg.windows[1].type, PATROL_FOREST_FIRE, "1: forest_fire");
+	ok(cfg.windows[1].season_from == 301 && cfg.windows[1].season_to == 430,
+	    "1: season");
+	is_int(cfg.windows[1].nvillages, 2, "1: two villages, comment cut");
+	is_str(cfg.windows[1].villages[1], "CJ", "1: second village");
+	is_int(cfg.windows[2].type, PATROL_SECURITY, "2: Chinese type");
+	ok(cfg.windows[2].from_min == 1320 && cfg.windows[2].to_min == 1560,
+	    "2: 22:00-02:00 over midnight");
+	ok(cfg.windows[2].season_from == 1101 &&
+	    cfg.windows[2].season_to == 228, "2: season over the year end");
+	is_str(cfg.windows[2].villages[0], "HP", "2: tabs and CRLF");
+	is_int(cfg.windows[3].from_min, 360, "3: a quoted window");
+	is_str(cfg.windows[3].villages[0], "XH", "3: village");
+
+	is_int(test_parse(&cfg, "port 7702\n"), 0, "a file without windows");
+	is_int(cfg.nwindows, 4, "keeps the windows of the earlier parse");
+	is_int(test_parse(&cfg, "window security 19:00-21:00 DK\n"), 0,
+	    "a file with one window");
+	is_int(cfg.nwindows, 1, "replaces the list");
+	is_int(cfg.windows[0].from_min, 19 * 60, "with its window");
+
+	config_defaults(&before);
+	is_int(test_parse(&before, "port 7702\n"
+	    "window security 19:00-21:00 DK\n"), 0,
+	    "the same in a second struct");
+
+	/* Errors: file:line, the calendar's message, nothing changed. */
+	is_int(test_parse(&cfg, "window security 20:00-24:00 all\n"
+	    "window patrol 20:00-24:00 all\n"), -EINVAL, "bad type");
+	is_str(test_err, "t.conf:2: 'window': unknown patrol type 'patrol' "
+	    "(want security or forest_fire)", "bad type text");
+	ok(test_same_windows(&cfg, &before), "windows unchanged");
+	is_int(test_parse(&cfg, "\nwindow security 20:00-24:00 DK, CJ\n"),
+	    -EINVAL, "blank in the village list");
+	is_str(test_err, "t.conf:2: 'window': unexpected 'CJ' after the "
+	    "villages (separate village codes with commas, without blanks)",
+	    "blank in the list text");
+	is_int(test_parse(&cfg, "window security 20:00-25:00 all\n"), -EINVAL,
+	    "bad end");
+	ok(strstr(test_err, "t.conf:1: 'window': bad end time '25:00'") !=
+	    NULL, "bad end: %s", test_err);
+	is_int(test_parse(&cfg, "window security 20:00-24:00 02-30..03-01 "
+	    "all\n"), -EINVAL, "bad season");
+	ok(strstr(test_err, "bad season '02-30..03-01'") != NULL,
+	    "bad season: %s", test_err);
+	is_int(test_parse(&cfg, "window security 20:00-24:00\n"), -EINVAL,
+	    "no villages");
+	ok(strstr(test_err, "t.conf:1: 'window': incomplete window") != NULL,
+	    "no villages: %s", test_err);
+	is_int(test_parse(&cfg, "window security 20:00-24:00 D#K\n"), -EINVAL,
+	    "# inside a word is not a comment");
+	ok(strstr(test_err, "bad village code 'D#K'") != NULL,
+	    "# inside a word: %s", test_err);
+	is_int(test_parse(&cfg, "window security 20:00-24:00 \"DK\"\n"),
+	    -EINVAL, "quote inside an unquoted window");
+	ok(strstr(test_err, "stray '\"'") != NULL, "stray quote: %s",
+	    test_err);
+	is_int(test_parse(&cfg, "window   # nothing\n"), -EINVAL,
+	    "window without a value");
+	ok(strstr(test_err, "missing value for 'window'") != NULL,
+	    "missing value: %s", test_err);
+	is_int(test_parse(&cfg, "window \"\"\n"), -EINVAL, "empty window");
+	ok(strstr(test_err, "'window': empty window") != NULL,
+	    "empty window: %s", test_err);
+	is_int(test_parse(&cfg, "window security 20:00-24:00 all\n"
+	    "port 1\nport 2\n"), -EINVAL,
+	    "a repeated port is still an error beside windows");
+	ok(strstr(test_err, "t.conf:3: duplicate key 'port'") != NULL,
+	    "duplicate port: %s", test_err);
+	is_int(test_parse(&cfg, "Window security 20:00-24:00 all\n"), -EINVAL,
+	    "the key is case-sensitive");
+	ok(test_same_windows(&cfg, &before), "windows unchanged by the errors");
+	ok(test_equal(&cfg, &before), "nor any other key");
+
+	/* 32 windows are allowed, a 33rd is not. */
+	n = 0;
+	for (i = 0; i < CONFIG_WINDOWS_MAX; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n,
+		    "window security %02d:00-%02d:30 V%d\n", i % 24, i % 24, i);
+	is_int(test_parse(&cfg, buf), 0, "32 windows");
+	is_int(cfg.nwindows, 32, "32 windows stored");
+	is_str(cfg.windows[31].villages[0], "V31", "the last one");
+	is_int(cfg.windows[31].from_min, 7 * 60,
+	    "the last one starts at 07:00");
+	snprintf(buf + n, sizeof buf - n, "window security 20:00-24:00 all\n");
+	is_int(test_parse(&cfg, buf), -EINVAL, "33 windows");
+	is_str(test_err, "t.conf:33: too many 'window' lines (at most 32)",
+	    "33 windows text");
+	is_int(cfg.nwindows, 32, "still 32");
+	config_free(&cfg);
+	config_free(&before);
+}
+
 /* Checks that conf/pingand.conf sets every key, to its default. */
 static void
 test_conf_file(void)
@@ -641,6 +931,25 @@ test_conf_file(void)
 	if (test_err[0] != '\0')
 		printf("# %s\n", test_err);
 	ok(test_equal(&cfg, &def), "%s sets every key to its default", path);
+
+	/* Its windows are the town's rules, not defaults. */
+	is_int(cfg.nwindows, 2, "%s has two windows", path);
+	if (cfg.nwindows == 2) {
+		is_int(cfg.windows[0].type, PATROL_SECURITY,
+		    "first: security");
+		ok(cfg.windows[0].from_min == 20 * 60 &&
+		    cfg.windows[0].to_min == 24 * 60, "first: 20:00-24:00");
+		ok(cfg.windows[0].season_from == 0 &&
+		    cfg.windows[0].season_to == 0, "first: every day");
+		is_int(cfg.windows[0].nvillages, 0, "first: all villages");
+		is_int(cfg.windows[1].type, PATROL_FOREST_FIRE,
+		    "second: forest_fire");
+		ok(cfg.windows[1].from_min == 9 * 60 &&
+		    cfg.windows[1].to_min == 17 * 60, "second: 09:00-17:00");
+		ok(cfg.windows[1].season_from == 301 &&
+		    cfg.windows[1].season_to == 430, "second: 03-01..04-30");
+		is_int(cfg.windows[1].nvillages, 0, "second: all villages");
+	}
 	config_free(&cfg);
 	config_free(&def);
 }
@@ -658,6 +967,8 @@ main(void)
 	test_unchanged();
 	test_reload();
 	test_load();
+	test_field_work();
+	test_windows();
 	test_conf_file();
 	return (tap_done());
 }

@@ -12,6 +12,8 @@
 #include "pingan.h"
 #include "tap.h"
 
+extern const int store_migrations_count;
+
 static char	dir[] = "/tmp/pingan-test-store.XXXXXX";
 static char	path[512];
 
@@ -175,6 +177,103 @@ store_one(struct store *st, uint8_t b)
 	return res;
 }
 
+/* Fills a field record of a verb by worker code. */
+static void
+field_init(struct field_record *f, struct roster *r, enum field_verb verb,
+    const char *worker, uint8_t idbyte)
+{
+	memset(f, 0, sizeof(*f));
+	f->verb = verb;
+	memset(f->uuid, idbyte, 16);
+	f->worker_id = roster_worker_by_code(r, worker)->id;
+	f->event_ms = 1795698300000;
+	f->received_ms = f->event_ms;
+	snprintf(f->peer, sizeof(f->peer), "test");
+}
+
+/* Patrols, points, ends, screening and duty through store_field_insert. */
+static void
+test_field(struct store *st)
+{
+	struct worker	 w;
+	struct roster	*r;
+	struct field_record f;
+	enum proto_err	 e = PROTO_OK;
+	char		 detail[64] = "", err[256];
+	uint8_t		 patrol[16];
+
+	memset(&w, 0, sizeof(w));
+	snprintf(w.code, sizeof(w.code), "P002");
+	snprintf(w.name, sizeof(w.name), "陈志强");
+	w.role = WORKER_ROLE_PATROL;
+	store_begin(st);
+	is_int(store_worker_upsert(st, &w, "DK", err, sizeof(err)), 0,
+	    "second patrol member");
+	store_commit(st);
+	r = store_roster_load(st);
+	is_int(store_worker_set_disabled(st, "P001", false), 0, "enable P001");
+
+	field_init(&f, r, FIELD_PATROL_START, "P002", 0x51);
+	f.ptype = PATROL_SECURITY;
+	f.members[f.nmembers++] = f.worker_id;
+	f.area_village[f.nareas++] = r->villages[0].id;
+	memcpy(patrol, f.uuid, 16);
+	store_begin(st);
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_STORED, "patrol started");
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_DUPLICATE, "same start again: duplicate");
+	f.uuid[0] = 0x52;
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_REFUSED, "a member on an open patrol cannot start another");
+	is_int(e, PROTO_ERR_PATROL_BUSY, "patrol_busy");
+	is_str(detail, "P002", "names the member");
+	ok(store_in_transaction(st), "a refusal keeps the transaction");
+
+	field_init(&f, r, FIELD_PATROL_POINT, "P001", 0x53);
+	memcpy(f.patrol_uuid, patrol, 16);
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_REFUSED, "a point from someone not on the patrol");
+	is_int(e, PROTO_ERR_FORBIDDEN, "forbidden");
+	field_init(&f, r, FIELD_PATROL_POINT, "P002", 0x54);
+	memcpy(f.patrol_uuid, patrol, 16);
+	snprintf(f.checkpoint, sizeof(f.checkpoint), "CP-1");
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_STORED, "a point");
+	f.uuid[0] = 0x55;
+	f.patrol_uuid[0] ^= 0xff;
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_REFUSED, "a point of no patrol");
+	is_int(e, PROTO_ERR_NOT_FOUND, "not_found");
+	field_init(&f, r, FIELD_PATROL_END, "P002", 0x56);
+	memcpy(f.patrol_uuid, patrol, 16);
+	f.event_ms -= 1000;
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_REFUSED, "an end before the start");
+	is_int(e, PROTO_ERR_BAD_TIME, "bad_time");
+	f.event_ms += 3600000;
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_STORED, "the end");
+	field_init(&f, r, FIELD_PATROL_POINT, "P002", 0x57);
+	memcpy(f.patrol_uuid, patrol, 16);
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_REFUSED, "a point after the end");
+	is_int(e, PROTO_ERR_PATROL_CLOSED, "patrol_closed");
+
+	field_init(&f, r, FIELD_SCREENING, "P002", 0x58);
+	f.village_id = r->villages[0].id;
+	f.grid_id = r->grids[0].id;
+	f.day = calendar_day_of(f.event_ms);
+	f.zero = true;
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_STORED, "a zero report");
+	field_init(&f, r, FIELD_DUTY_ON, "P002", 0x59);
+	is_int(store_field_insert(st, &f, &e, detail, sizeof(detail)),
+	    STORE_STORED, "duty at the town");
+	is_int(store_commit(st), 0, "commit");
+	roster_free(r);
+}
+
 /*
  * The id index: duplicates are refused after a restart whatever state the
  * index file is left in (behind its database, of another database, gone).
@@ -192,7 +291,7 @@ test_ids(void)
 	store_close(st);
 
 	/* An index that lost its last commits (a crash) catches up. */
-	is_int(raw_exec(ids, "DELETE FROM ids; UPDATE ids_meta SET "
+	is_int(raw_exec(ids, "DELETE FROM ids; UPDATE ids_mark SET "
 	    "last_rowid = 0, last_uuid = NULL"), 0, "index emptied, mark 0");
 	st = open_store(err, sizeof(err));
 	ok(st != NULL, "reopens with a stale index");
@@ -204,7 +303,7 @@ test_ids(void)
 	store_close(st);
 
 	/* An index of another database is rebuilt. */
-	is_int(raw_exec(ids, "UPDATE ids_meta SET epoch = randomblob(16)"), 0,
+	is_int(raw_exec(ids, "UPDATE ids_epoch SET epoch = randomblob(16)"), 0,
 	    "index epoch changed");
 	st = open_store(err, sizeof(err));
 	is_int(store_one(st, 0x12), STORE_DUPLICATE, "rebuilt: duplicate");
@@ -212,7 +311,7 @@ test_ids(void)
 
 	/* An index ahead of its database (restored backup) is rebuilt. */
 	is_int(raw_exec(ids, "INSERT INTO ids VALUES (zeroblob(16)); "
-	    "UPDATE ids_meta SET last_rowid = 1000000"), 0, "index ahead");
+	    "UPDATE ids_mark SET last_rowid = 1000000 WHERE tbl = 'checkin'"), 0, "index ahead");
 	st = open_store(err, sizeof(err));
 	is_int(store_one(st, 0x00), STORE_STORED,
 	    "an id only the stale index had: stored");
@@ -234,22 +333,28 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	calendar_set_timezone("Asia/Shanghai");
 	snprintf(path, sizeof(path), "%s/pingand.db", dir);
 
 	st = open_store(err, sizeof(err));
 	ok(st != NULL, "opens a new file: %s", st ? "" : err);
 	if (st == NULL)
 		return tap_done();
-	is_int(store_schema_version(st), 1, "migrated to version 1");
+	is_int(store_schema_version(st), store_migrations_count,
+	    "migrated to the last version");
 	test_roster(st);
 	store_close(st);
 
 	st = open_store(err, sizeof(err));
 	ok(st != NULL, "reopens");
-	is_int(store_schema_version(st), 1, "still version 1");
+	is_int(store_schema_version(st), store_migrations_count,
+	    "still the last version");
 	is_int(store_checkin_count(st), 2, "rows survive a reopen");
 	store_close(st);
 
+	st = open_store(err, sizeof(err));
+	test_field(st);
+	store_close(st);
 	test_ids();
 
 	is_int(raw_exec(path, "PRAGMA user_version = 99"), 0, "pretend newer");
