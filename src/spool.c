@@ -540,10 +540,14 @@ spool_read(const char *dir, const char *name, char **ret_buf,
 		*ret_len = 0;
 		return 0;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		error = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+	if (fstat(fd, &st) == -1) {
+		error = -errno;
 		close(fd);
 		return error;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
 	}
 	if (st.st_size > SPOOL_FILE_MAX) {
 		close(fd);

@@ -201,6 +201,7 @@ json_string(struct json *j, const char *key, const char *s)
 		json_raw(j, "null", 4);
 }
 
+/* Writes an integer. */
 static void
 json_int(struct json *j, const char *key, int64_t v)
 {
@@ -208,6 +209,7 @@ json_int(struct json *j, const char *key, int64_t v)
 	json_printf(j, "%" PRId64, v);
 }
 
+/* Writes true or false. */
 static void
 json_bool(struct json *j, const char *key, bool v)
 {
@@ -236,17 +238,16 @@ json_hours(struct json *j, const char *key, int64_t ms)
 		    h100 % 100);
 }
 
-/* Writes an instant as local RFC 3339 time, e.g. "2026-11-26T18:00:00+08:00". */
+/*
+ * Writes an instant as local RFC 3339 time, e.g.
+ * "2026-11-26T18:00:00+08:00"; null if it cannot be written.
+ */
 static void
 json_time(struct json *j, const char *key, int64_t ms)
 {
 	char	 t[64];
 
-	if (calendar_format_time(ms, t, sizeof(t)) == 0) {
-		j->failed = true;
-		return;
-	}
-	json_string(j, key, t);
+	json_string(j, key, calendar_format_time(ms, t, sizeof(t)) ? t : NULL);
 }
 
 /* Writes a day as "YYYY-MM-DD". */
@@ -259,12 +260,24 @@ json_day(struct json *j, const char *key, int32_t day)
 	json_string(j, key, d);
 }
 
-/* ---- the computation ------------------------------------------------------ */
+/* ---- the computation ---------------------------------------------------- */
 
 /* A database id and the index of its row in a roster array. */
 struct sum_id {
 	int64_t	 id;
 	size_t	 i;
+};
+
+/*
+ * From database ids to roster indices: a direct array when the ids are
+ * small (they are: SQLite hands them out from 1), else a sorted one.
+ * Looked up once or twice per check-in of the range.
+ */
+struct sum_map {
+	struct sum_id	*ids;		/* sorted by id */
+	size_t		 n;
+	size_t		*dense;		/* dense[id] = index, or SIZE_MAX */
+	int64_t		 ndense;
 };
 
 enum sum_gap_kind {
@@ -345,7 +358,7 @@ struct sum {
 	size_t		 fvi;		/* village asked, or SIZE_MAX */
 	size_t		 nv, ng, nw, nposts;	/* posts: TOWN, then villages */
 
-	struct sum_id	*vids, *gids, *wids;
+	struct sum_map	 vmap, gmap, wmap;
 	struct sum_village *v;
 	struct sum_worker *w;
 	size_t		*grid_village;	/* village index of each grid */
@@ -404,6 +417,7 @@ sum_add_index(size_t **list, size_t *n, size_t *cap, size_t i)
 	return true;
 }
 
+/* Orders id map entries by id, for bsearch. */
 static int
 sum_id_cmp(const void *a, const void *b)
 {
@@ -414,15 +428,72 @@ sum_id_cmp(const void *a, const void *b)
 
 /* Finds the index of the row with a database id: SIZE_MAX when none. */
 static size_t
-sum_lookup(const struct sum_id *ids, size_t n, int64_t id)
+sum_lookup(const struct sum_map *m, int64_t id)
 {
 	struct sum_id	 key = { .id = id };
 	struct sum_id	*f;
 
-	if (n == 0)
+	if (m->ndense > 0)
+		return id >= 0 && id < m->ndense ? m->dense[id] : SIZE_MAX;
+	if (m->n == 0)
 		return SIZE_MAX;
-	f = bsearch(&key, ids, n, sizeof(*ids), sum_id_cmp);
+	f = bsearch(&key, m->ids, m->n, sizeof(*m->ids), sum_id_cmp);
 	return f ? f->i : SIZE_MAX;
+}
+
+/*
+ * Makes a map of n ids (one per roster row, in roster order) read with
+ * id_at; false when out of memory.
+ */
+static bool
+sum_map_build(struct sum_map *m, size_t n, int64_t (*id_at)(const void *,
+    size_t), const void *rows)
+{
+	int64_t	 max;
+	size_t	 i;
+
+	if ((m->ids = calloc(n + 1, sizeof(*m->ids))) == NULL)
+		return false;
+	m->n = n;
+	for (i = 0; i < n; i++) {
+		m->ids[i].id = id_at(rows, i);
+		m->ids[i].i = i;
+	}
+	if (n == 0)
+		return true;
+	qsort(m->ids, n, sizeof(*m->ids), sum_id_cmp);
+	max = m->ids[n - 1].id;
+	if (m->ids[0].id < 0 || max >= 4 * (int64_t)n + 4096)
+		return true;
+	if ((m->dense = calloc((size_t)max + 1, sizeof(*m->dense))) == NULL)
+		return false;
+	for (i = 0; i <= (size_t)max; i++)
+		m->dense[i] = SIZE_MAX;
+	for (i = 0; i < n; i++)
+		m->dense[m->ids[i].id] = m->ids[i].i;
+	m->ndense = max + 1;
+	return true;
+}
+
+/* The id of the village at index i of a roster array. */
+static int64_t
+sum_village_id(const void *rows, size_t i)
+{
+	return ((const struct village *)rows)[i].id;
+}
+
+/* The id of the grid at index i of a roster array. */
+static int64_t
+sum_grid_id(const void *rows, size_t i)
+{
+	return ((const struct grid *)rows)[i].id;
+}
+
+/* The id of the worker at index i of a roster array. */
+static int64_t
+sum_worker_id(const void *rows, size_t i)
+{
+	return ((const struct worker *)rows)[i].id;
 }
 
 /* The index of the patrol with a database id; SIZE_MAX when none. */
@@ -443,6 +514,7 @@ sum_patrol_index(const struct sum *s, int64_t id)
 	return SIZE_MAX;
 }
 
+/* Orders patrols by id, for sum_patrol_index. */
 static int
 sum_patrol_cmp(const void *a, const void *b)
 {
@@ -513,9 +585,9 @@ sum_checkin_row(void *arg, int64_t worker_id, int64_t grid_id,
 	enum checkin_kind	 k;
 	size_t			 wi, gi, vi;
 
-	if ((wi = sum_lookup(s->wids, s->nw, worker_id)) != SIZE_MAX)
+	if ((wi = sum_lookup(&s->wmap, worker_id)) != SIZE_MAX)
 		s->w[wi].checkins++;
-	gi = sum_lookup(s->gids, s->ng, grid_id);
+	gi = sum_lookup(&s->gmap, grid_id);
 	vi = gi == SIZE_MAX ? SIZE_MAX : s->grid_village[gi];
 	if (s->fvi != SIZE_MAX && vi != s->fvi)
 		return 0;
@@ -526,6 +598,7 @@ sum_checkin_row(void *arg, int64_t worker_id, int64_t grid_id,
 	return 0;
 }
 
+/* A patrol overlapping the range (or its windows): keeps it. */
 static int
 sum_patrol_row(void *arg, int64_t id, const uint8_t *uuid, const char *type,
     int64_t worker_id, int64_t start_ms, int64_t end_ms)
@@ -553,6 +626,7 @@ sum_patrol_row(void *arg, int64_t id, const uint8_t *uuid, const char *type,
 	return 0;
 }
 
+/* A member of a patrol kept. */
 static int
 sum_member_row(void *arg, int64_t patrol_id, int64_t worker_id)
 {
@@ -561,13 +635,14 @@ sum_member_row(void *arg, int64_t patrol_id, int64_t worker_id)
 	size_t			 pi, wi;
 
 	if ((pi = sum_patrol_index(s, patrol_id)) == SIZE_MAX ||
-	    (wi = sum_lookup(s->wids, s->nw, worker_id)) == SIZE_MAX)
+	    (wi = sum_lookup(&s->wmap, worker_id)) == SIZE_MAX)
 		return 0;
 	pt = &s->patrols[pi];
 	return sum_add_index(&pt->members, &pt->nmembers, &pt->capmembers,
 	    wi) ? 0 : -ENOMEM;
 }
 
+/* A village or grid of a patrol kept: its village. */
 static int
 sum_area_row(void *arg, int64_t patrol_id, int64_t village_id,
     int64_t grid_id)
@@ -578,13 +653,14 @@ sum_area_row(void *arg, int64_t patrol_id, int64_t village_id,
 
 	(void)grid_id;		/* village_id is the grid's village */
 	if ((pi = sum_patrol_index(s, patrol_id)) == SIZE_MAX ||
-	    (vi = sum_lookup(s->vids, s->nv, village_id)) == SIZE_MAX)
+	    (vi = sum_lookup(&s->vmap, village_id)) == SIZE_MAX)
 		return 0;
 	pt = &s->patrols[pi];
 	return sum_add_index(&pt->villages, &pt->nvillages, &pt->capvillages,
 	    vi) ? 0 : -ENOMEM;
 }
 
+/* Points of the range, per patrol and sender. */
 static int
 sum_point_row(void *arg, int64_t patrol_id, int64_t worker_id, int64_t n)
 {
@@ -595,11 +671,12 @@ sum_point_row(void *arg, int64_t patrol_id, int64_t worker_id, int64_t n)
 	    !s->patrols[pi].in_range)
 		return 0;
 	s->patrols[pi].points += n;
-	if ((wi = sum_lookup(s->wids, s->nw, worker_id)) != SIZE_MAX)
+	if ((wi = sum_lookup(&s->wmap, worker_id)) != SIZE_MAX)
 		s->w[wi].points += n;
 	return 0;
 }
 
+/* Screening records of a day, village, grid and sender. */
 static int
 sum_screening_row(void *arg, const char *day, int64_t village_id,
     int64_t grid_id, int64_t worker_id, bool zero, int64_t n)
@@ -611,9 +688,9 @@ sum_screening_row(void *arg, const char *day, int64_t village_id,
 	if (day == NULL || calendar_day_parse(day, &d) != 0 || d < s->from ||
 	    d > s->to)
 		return 0;
-	if ((wi = sum_lookup(s->wids, s->nw, worker_id)) != SIZE_MAX)
+	if ((wi = sum_lookup(&s->wmap, worker_id)) != SIZE_MAX)
 		s->w[wi].screenings += n;
-	vi = sum_lookup(s->vids, s->nv, village_id);
+	vi = sum_lookup(&s->vmap, village_id);
 	if (!sum_in_scope(s, vi))
 		return 0;
 	if (zero)
@@ -621,7 +698,7 @@ sum_screening_row(void *arg, const char *day, int64_t village_id,
 	else
 		s->v[vi].items += n;
 	s->vrep[vi * (size_t)s->ndays + (size_t)(d - s->from)] = 1;
-	if ((gi = sum_lookup(s->gids, s->ng, grid_id)) != SIZE_MAX)
+	if ((gi = sum_lookup(&s->gmap, grid_id)) != SIZE_MAX)
 		s->grep[gi * (size_t)s->ndays + (size_t)(d - s->from)] = 1;
 	return 0;
 }
@@ -634,7 +711,7 @@ sum_post(const struct sum *s, int64_t village_id)
 
 	if (village_id == 0)
 		return 0;
-	vi = sum_lookup(s->vids, s->nv, village_id);
+	vi = sum_lookup(&s->vmap, village_id);
 	return vi == SIZE_MAX ? SIZE_MAX : vi + 1;
 }
 
@@ -650,6 +727,7 @@ sum_shift_find(const struct sum *s, size_t wi, size_t post)
 	return SIZE_MAX;
 }
 
+/* Starts following a shift of a worker at a post. */
 static bool
 sum_shift_open(struct sum *s, size_t wi, size_t post, int64_t start)
 {
@@ -692,7 +770,7 @@ sum_duty_before_row(void *arg, int64_t worker_id, int64_t village_id,
 	struct sum	*s = arg;
 	size_t		 wi, post, k;
 
-	if ((wi = sum_lookup(s->wids, s->nw, worker_id)) == SIZE_MAX ||
+	if ((wi = sum_lookup(&s->wmap, worker_id)) == SIZE_MAX ||
 	    (post = sum_post(s, village_id)) == SIZE_MAX)
 		return 0;
 	if (wi != s->carry_wi) {
@@ -718,7 +796,7 @@ sum_duty_row(void *arg, int64_t worker_id, int64_t village_id, bool on,
 	struct sum	*s = arg;
 	size_t		 wi, post, i;
 
-	if ((wi = sum_lookup(s->wids, s->nw, worker_id)) == SIZE_MAX ||
+	if ((wi = sum_lookup(&s->wmap, worker_id)) == SIZE_MAX ||
 	    (post = sum_post(s, village_id)) == SIZE_MAX)
 		return 0;
 	i = sum_shift_find(s, wi, post);
@@ -747,9 +825,6 @@ sum_prepare(struct sum *s)
 	s->ng = r->ngrids;
 	s->nw = r->nworkers;
 	s->nposts = s->nv + 1;
-	s->vids = calloc(s->nv + 1, sizeof(*s->vids));
-	s->gids = calloc(s->ng + 1, sizeof(*s->gids));
-	s->wids = calloc(s->nw + 1, sizeof(*s->wids));
 	s->v = calloc(s->nv + 1, sizeof(*s->v));
 	s->w = calloc(s->nw + 1, sizeof(*s->w));
 	s->grid_village = calloc(s->ng + 1, sizeof(*s->grid_village));
@@ -759,28 +834,16 @@ sum_prepare(struct sum *s)
 	s->post_gaps = calloc(s->nposts, sizeof(*s->post_gaps));
 	s->wnames = calloc(nwin * s->nv + 1, 1);
 	s->wcov = calloc(nwin * (size_t)s->ndays * s->nv + 1, 1);
-	if (!s->vids || !s->gids || !s->wids || !s->v || !s->w ||
-	    !s->grid_village || !s->vrep || !s->grep || !s->dcov ||
-	    !s->post_gaps || !s->wnames || !s->wcov)
+	if (!sum_map_build(&s->vmap, s->nv, sum_village_id, r->villages) ||
+	    !sum_map_build(&s->gmap, s->ng, sum_grid_id, r->grids) ||
+	    !sum_map_build(&s->wmap, s->nw, sum_worker_id, r->workers) ||
+	    !s->v || !s->w || !s->grid_village || !s->vrep || !s->grep ||
+	    !s->dcov || !s->post_gaps || !s->wnames || !s->wcov)
 		return -ENOMEM;
-	for (i = 0; i < s->nv; i++) {
-		s->vids[i].id = r->villages[i].id;
-		s->vids[i].i = i;
+	for (i = 0; i < s->nv; i++)
 		s->v[i].in_scope = s->fvi == SIZE_MAX || s->fvi == i;
-	}
 	for (i = 0; i < s->ng; i++) {
-		s->gids[i].id = r->grids[i].id;
-		s->gids[i].i = i;
-	}
-	for (i = 0; i < s->nw; i++) {
-		s->wids[i].id = r->workers[i].id;
-		s->wids[i].i = i;
-	}
-	qsort(s->vids, s->nv, sizeof(*s->vids), sum_id_cmp);
-	qsort(s->gids, s->ng, sizeof(*s->gids), sum_id_cmp);
-	qsort(s->wids, s->nw, sizeof(*s->wids), sum_id_cmp);
-	for (i = 0; i < s->ng; i++) {
-		vi = sum_lookup(s->vids, s->nv, r->grids[i].village_id);
+		vi = sum_lookup(&s->vmap, r->grids[i].village_id);
 		s->grid_village[i] = vi;
 		if (vi != SIZE_MAX)
 			s->v[vi].grids++;
@@ -802,8 +865,9 @@ sum_prepare(struct sum *s)
 }
 
 /*
- * Reads the records of the range, in one snapshot.  Patrols are read over
- * [from_ms, pto), which reaches the end of the last day's windows.
+ * Reads the records of the range (inside the caller's read transaction).
+ * Patrols are read over [from_ms, pto), which reaches the end of the last
+ * day's windows.
  */
 static int
 sum_read(struct sum *s)
@@ -817,8 +881,6 @@ sum_read(struct sum *s)
 	for (k = 0; k < (size_t)p->nwindows; k++)
 		if ((t = calendar_at(s->to, p->windows[k].to_min)) > pto)
 			pto = t;
-	if ((r = store_summary_begin(s->st)) != 0)
-		return r;
 	if ((r = store_summary_checkins(s->st, s->from_ms, s->to_ms,
 	    sum_checkin_row, s)) != 0 ||
 	    (r = store_summary_patrols(s->st, s->from_ms, pto,
@@ -837,7 +899,7 @@ sum_read(struct sum *s)
 		int64_t a, b;
 
 		/* the starter is always on the patrol */
-		if ((k = sum_lookup(s->wids, s->nw, pt->worker_id)) !=
+		if ((k = sum_lookup(&s->wmap, pt->worker_id)) !=
 		    SIZE_MAX && !sum_add_index(&pt->members, &pt->nmembers,
 		    &pt->capmembers, k)) {
 			r = -ENOMEM;
@@ -884,7 +946,6 @@ sum_read(struct sum *s)
 		    s->now > s->shifts[i].start ? s->now : s->shifts[i].start);
 out:
 	free(ids);
-	store_summary_end(s->st);
 	return r;
 }
 
@@ -932,6 +993,7 @@ sum_windows_cover(struct sum *s)
 	}
 }
 
+/* Appends a gap to the list. */
 static bool
 sum_gap_add(struct sum *s, const struct sum_gap *g)
 {
@@ -941,6 +1003,7 @@ sum_gap_add(struct sum *s, const struct sum_gap *g)
 	return true;
 }
 
+/* Orders gaps by day, kind, village or post code, then time. */
 static int
 sum_gap_cmp(const void *a, const void *b)
 {
@@ -1077,6 +1140,7 @@ sum_find_gaps(struct sum *s)
 	return 0;
 }
 
+/* Orders roster indices (and so codes). */
 static int
 sum_index_cmp(const void *a, const void *b)
 {
@@ -1264,8 +1328,8 @@ sum_json_workers(struct sum *s, struct json *j)
 		const struct worker *wk = &s->r->workers[i];
 		const struct sum_worker *sw = &s->w[i];
 
-		vi = wk->village_id ? sum_lookup(s->vids, s->nv,
-		    wk->village_id) : SIZE_MAX;
+		vi = wk->village_id ? sum_lookup(&s->vmap, wk->village_id) :
+		    SIZE_MAX;
 		if (wk->disabled || (s->fvi != SIZE_MAX && vi != s->fvi))
 			continue;
 		v = vi == SIZE_MAX ? NULL : &s->r->villages[vi];
@@ -1384,9 +1448,12 @@ sum_free(struct sum *s)
 		free(s->patrols[i].villages);
 	}
 	free(s->patrols);
-	free(s->vids);
-	free(s->gids);
-	free(s->wids);
+	free(s->vmap.ids);
+	free(s->vmap.dense);
+	free(s->gmap.ids);
+	free(s->gmap.dense);
+	free(s->wmap.ids);
+	free(s->wmap.dense);
 	free(s->v);
 	free(s->w);
 	free(s->grid_village);
@@ -1439,8 +1506,11 @@ summary_json(struct store *st, const struct summary_params *p, char *ret_err,
 	s.from_ms = calendar_day_start(s.from);
 	s.to_ms = calendar_day_start(s.to + 1);
 
-	if ((s.r = store_roster_load(st)) == NULL) {
+	/* one snapshot for the roster and every record */
+	if (store_summary_begin(st) != 0 ||
+	    (s.r = store_roster_load(st)) == NULL) {
 		snprintf(ret_err, errlen, "summary: %s", store_errmsg(st));
+		store_summary_end(st);
 		errno = EIO;
 		return NULL;
 	}
@@ -1462,6 +1532,7 @@ summary_json(struct store *st, const struct summary_params *p, char *ret_err,
 		e = -r;
 		goto fail;
 	}
+	store_summary_end(st);
 	sum_windows_cover(&s);
 	if (sum_find_gaps(&s) != 0) {
 		snprintf(ret_err, errlen, "summary: out of memory");
@@ -1491,6 +1562,7 @@ summary_json(struct store *st, const struct summary_params *p, char *ret_err,
 	sum_free(&s);
 	return j.buf;
 fail:
+	store_summary_end(st);
 	free(j.buf);
 	sum_free(&s);
 	errno = e;

@@ -15,8 +15,10 @@ server speaks them.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import zlib
@@ -140,12 +142,17 @@ def test_offline(d, c):
                          "--note", "撕裂之后")
     t1 = time.time()
     is_(rc, 5, "a check-in after the torn line: exit 5", err)
+    like(err, r"1 damaged line", "it reports the damaged line once", err)
     made.append((out.strip(), t0, t1))
     q = c.queue()
-    is_((len(q["records"]), q["damaged"]), (6, 1),
-        "the new record is whole, the torn line still one damaged line")
+    is_((len(q["records"]), q["damaged"]), (6, 0),
+        "the 5 records and the new one are whole; the torn line is gone")
     with open(c.spool, "rb") as f:
         ok(f.read().endswith(b"\n"), "the spool ends with a newline")
+    with open(c.rejected, encoding="utf-8") as f:
+        rej = f.read()
+    like(rej, r"damaged \(torn\)\nv1 1795698300000 P001 0badc0de",
+         "the torn line was moved to spool.rejected", rej)
 
     # Parallel clients do not lose each other's records (the lock).
     procs = [c.popen("checkin", "--grid", "CJ-01", "--kind", "patrol",
@@ -163,12 +170,18 @@ def test_offline(d, c):
     for r in par:
         made.append((r[1], None, None))
 
+    # Another torn line, left for the sync: it loses no good record.
+    c.add_raw("v1 1795698300000 P001 0badc0de CHECKIN id=")
+    q = c.queue()
+    is_((len(q["records"]), q["damaged"]), (14, 1),
+        "a second torn line: the 14 records whole, 1 damaged line")
+
     d.restart()
     rc, out, err = c.run("sync")
     is_(rc, 0, "sync after the restart: exit 0", out, err)
     like(out, r"sent 14, duplicates 0, rejected 0, still waiting 0",
          "it sent 14", out)
-    like(err, r"1 damaged line", "it reported the damaged line", err)
+    like(err, r"1 damaged line", "it reported the second torn line", err)
 
     stored = h.stored_ids(d.db_path)
     ok(all(m[0] in stored for m in made), "every id is in the database")
@@ -185,7 +198,8 @@ def test_offline(d, c):
     is_(c.queue()["records"], [], "the spool is empty")
     with open(c.rejected, encoding="utf-8") as f:
         rej = f.read()
-    like(rej, r"damaged \(torn\)", "the torn line went to spool.rejected")
+    is_(len(re.findall(r"damaged \(", rej)), 2,
+        "both damaged lines went to spool.rejected", rej)
 
     rc, out, err = c.run("sync")
     is_(rc, 0, "sync again: exit 0", out, err)
@@ -362,6 +376,145 @@ def test_field_offline(d, c):
        "and ended", row)
 
 
+class FakeServer:
+    """A one-connection-at-a-time server that answers as a script says.
+
+    script(lines) gets the request lines read so far and returns what to
+    send back (a str), or None to close the connection without a word.
+    """
+
+    def __init__(self, greeting, script):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.greeting = greeting
+        self.script = script
+        self.seen = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.sendall(self.greeting.encode())
+                except OSError:
+                    continue
+                if not self.greeting.startswith("OK"):
+                    continue
+                buf = b""
+                lines = []
+                while True:
+                    try:
+                        chunk = conn.recv(65536)
+                    except OSError:
+                        break
+                    if not chunk:
+                        break
+                    buf += chunk
+                    while b"\n" in buf:
+                        line, buf = buf.split(b"\n", 1)
+                        lines.append(line.decode())
+                        self.seen.append(line.decode())
+                        out = self.script(lines)
+                        if out is None:
+                            lines = None
+                            break
+                        try:
+                            conn.sendall(out.encode())
+                        except OSError:
+                            lines = None
+                            break
+                    if lines is None:
+                        break
+
+    def close(self):
+        self.sock.close()
+
+
+def field(line, key):
+    m = re.search(r"\b%s=(\S+)" % key, line)
+    return m.group(1) if m else None
+
+
+def test_fake_servers(d, c):
+    """Connection lost before the reply, ERR storage, a busy greeting."""
+    def argv_for(port, *args, worker="P001"):
+        argv = d.client_argv(list(args), worker=worker)
+        i = argv.index("--server")
+        argv[i + 1] = "127.0.0.1:%d" % port
+        return argv
+
+    def run(port, *args, worker="P001"):
+        return h.run(argv_for(port, *args, worker=worker), env=c.env)
+
+    # AUTH is answered, then the connection drops before the reply.
+    def drop(lines):
+        if lines[-1].startswith("AUTH "):
+            return "OK P001 patrol\n"
+        return None
+    fs = FakeServer("OK pingan/1 pingand/fake ready\n", drop)
+    rc, out, err = run(fs.port, "checkin", "--grid", "DK-01", "--kind",
+                       "patrol")
+    is_(rc, 5, "connection lost before the reply: exit 5", err)
+    like(err, r"关闭了连接|closed", "it says the connection closed", err)
+    lost = out.strip()
+    ok(any(lost in l for l in fs.seen), "the request had been sent")
+    fs.close()
+
+    # ERR storage for the queued record and the new one: both kept.
+    def storage(lines):
+        if lines[-1].startswith("AUTH "):
+            return "OK P001 patrol\n"
+        return "ERR storage 存储失败 (storage error)\n"
+    fs = FakeServer("OK pingan/1 pingand/fake ready\n", storage)
+    rc, out, err = run(fs.port, "checkin", "--grid", "DK-02", "--kind",
+                       "visit")
+    is_(rc, 5, "ERR storage: exit 5, spooled", err)
+    like(err, r"storage", "it says why", err)
+    kept = out.strip()
+    sent = [field(l, "id") for l in fs.seen if l.startswith("CHECKIN")]
+    is_(sent, [lost, kept], "the queued record went first, on the same "
+        "connection")
+    ok(all(" at=" in l for l in fs.seen if l.startswith("CHECKIN") and
+           lost in l), "the queued record carries its at=")
+    fs.close()
+
+    # A busy server: ERR busy instead of the greeting.
+    fs = FakeServer("ERR busy 连接过多 (too many connections)\n", drop)
+    rc, out, err = run(fs.port, "checkin", "--grid", "DK-03", "--kind",
+                       "other")
+    is_(rc, 5, "ERR busy at the greeting: exit 5", err)
+    busy = out.strip()
+    fs.close()
+    rc, out, err = run(fs.port, "sync")
+    is_(rc, 5, "sync with nobody listening: exit 5", out, err)
+    like(out, r"still waiting 3\b", "3 wait", out)
+
+    # AUTH refused: nothing is sent, nothing leaves the spool.
+    def refuse(lines):
+        return "ERR auth_failed 认证失败 (authentication failed)\n"
+    fs = FakeServer("OK pingan/1 pingand/fake ready\n", refuse)
+    rc, out, err = run(fs.port, "sync")
+    is_(rc, 1, "sync with a refused AUTH: exit 1", out, err)
+    is_(len(c.queue()["records"]), 3, "the 3 records stay")
+    fs.close()
+
+    # The real server takes them; the ids are stored once.
+    rc, out, err = c.run("sync")
+    is_(rc, 0, "sync with the real server: exit 0", out, err)
+    stored = h.stored_ids(d.db_path)
+    ok(lost in stored and kept in stored and busy in stored,
+       "all three are stored")
+    is_(h.repeated_ids(d.db_path), [], "once each")
+
+
 def main():
     d = h.Daemon()
     c = Client(d)
@@ -376,6 +529,7 @@ def main():
     test_direct(d, c)
     test_offline(d, c)
     test_spool_rules(d, c)
+    test_fake_servers(d, c)
     if test_field_live(d, c):
         test_field_offline(d, c)
     else:

@@ -108,7 +108,8 @@ test_format(void)
 	ok(line == NULL, "nothing is returned on failure");
 
 	snprintf(big, sizeof(big), "CHECKIN id=%s note=", ID1);
-	memset(big + strlen(big), 'x', SPOOL_LINE_MAX);
+	len = strlen(big);
+	memset(big + len, 'x', sizeof(big) - 1 - len);
 	big[sizeof(big) - 1] = '\0';
 	is_int(spool_format(1, "P001", big, &line, &len), -E2BIG,
 	    "a request over 64 KiB is refused");
