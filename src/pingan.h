@@ -717,7 +717,7 @@ void	 store_summary_end(struct store *);
 /* Each check-in of [from_ms, to_ms): one row each, for the caller to count. */
 int	 store_summary_checkins(struct store *, int64_t from_ms, int64_t to_ms,
 	    int (*cb)(void *arg, int64_t worker_id, int64_t grid_id,
-	    const char *kind), void *arg);
+	    const char *kind, int64_t n), void *arg);
 /* Patrols whose time overlaps [from_ms, to_ms); end_ms -1 while open. */
 int	 store_summary_patrols(struct store *, int64_t from_ms, int64_t to_ms,
 	    int (*cb)(void *arg, int64_t patrol_id, const uint8_t *uuid,

@@ -19,6 +19,7 @@
 
 /* 'PNGN': marks a database as ours, so a wrong file is refused. */
 #define STORE_ID_TABLES 6
+#define STORE_ROLLUP_MAX 256	/* distinct day/worker/grid/kind per flush */
 #define STORE_APPLICATION_ID 0x504e474e
 
 extern const char *const store_migrations[];
@@ -37,6 +38,17 @@ struct store {
 	sqlite3_stmt	*ids_mark_update;
 	bool		 ids_txn;		/* its long transaction is open */
 	bool		 ids_broken;		/* an operation on it failed */
+	struct store_rollup {
+		int32_t	 day;
+		int64_t	 worker_id;
+		int64_t	 grid_id;
+		int	 kind;
+		int64_t	 n;
+	}		 rollup[STORE_ROLLUP_MAX];	/* this batch's counts */
+	int		 nrollup;
+	int64_t		 day_from_ms, day_to_ms;	/* cached day bounds */
+	int32_t		 day_cached;
+	sqlite3_stmt	*rollup_upsert;
 	uint8_t		(*batch_ids)[16];	/* ids added by this batch */
 	size_t		 nbatch_ids;
 	size_t		 batch_ids_cap;
@@ -58,6 +70,8 @@ static int	store_ids_recover(struct store *);
 static int	store_ids_open_file(struct store *, const char *);
 static int	store_run(struct store *, sqlite3_stmt *, const char *);
 static void	store_column_copy(sqlite3_stmt *, int, char *, size_t);
+static int	store_rollup_check(struct store *, const char *);
+static int	store_rollup_flush(struct store *);
 static int	store_step_db(struct store *, sqlite3 *, sqlite3_stmt *,
 		    const char *);
 
@@ -644,7 +658,12 @@ store_open(const char *path, const struct config *cfg, char *ret_err,
 	    "INSERT INTO checkin (client_id, worker_id, grid_id, kind, "
 	    "event_ms, received_ms, lat, lon, note, peer) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", true);
-	if (!st->begin || !st->commit || !st->rollback || !st->checkin_insert) {
+	st->rollup_upsert = store_prepare(st, st->db,
+	    "INSERT INTO checkin_day (day, worker_id, grid_id, kind, n) "
+	    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, worker_id, grid_id, kind) "
+	    "DO UPDATE SET n = n + excluded.n", true);
+	if (!st->begin || !st->commit || !st->rollback || !st->checkin_insert ||
+	    !st->rollup_upsert || store_rollup_check(st, cfg->timezone) != 0) {
 		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
 		goto fail;
 	}
@@ -772,7 +791,7 @@ store_close(struct store *st)
 		return;
 	sqlite3_stmt	*stmts[] = { st->begin, st->commit, st->rollback,
 	    st->checkin_insert, st->ids_insert, st->ids_delete,
-	    st->ids_mark_update };
+	    st->ids_mark_update, st->rollup_upsert };
 
 	if (st->ids && st->ids_txn && !st->reader && store_flush(st, true) != 0)
 		log_warn("store: close: id index: %s", st->errmsg);
@@ -826,6 +845,7 @@ store_begin(struct store *st)
 	}
 	memset(st->batch_marks, 0, sizeof(st->batch_marks));
 	st->nbatch_ids = 0;
+	st->nrollup = 0;
 	return 0;
 }
 
@@ -864,7 +884,8 @@ store_commit(struct store *st)
 		(void)store_rollback(st);
 		return -EIO;
 	}
-	if (store_step(st, st->commit, "commit") != 0) {
+	if (store_rollup_flush(st) != 0 ||
+	    store_step(st, st->commit, "commit") != 0) {
 		(void)store_rollback(st);
 		return -EIO;
 	}
@@ -890,6 +911,7 @@ store_rollback(struct store *st)
 
 	if (!sqlite3_get_autocommit(st->db))
 		r = store_step(st, st->rollback, "rollback");
+	st->nrollup = 0;
 	store_ids_undo_batch(st);
 	return r;
 }
@@ -982,6 +1004,121 @@ store_bind_text(sqlite3_stmt *s, int i, const char *text)
 }
 
 /*
+ * The per-day counts (checkin_day, 005_rollup.sql).  The writer adds each
+ * stored check-in to a small table of this batch's counts and upserts them
+ * just before COMMIT: one statement per distinct day, worker, grid and
+ * kind instead of one per row, in the same transaction as the rows.
+ */
+
+/* The town's day of an event time, with the last day's bounds cached. */
+static int32_t
+store_day_of(struct store *st, int64_t ms)
+{
+	if (ms < st->day_from_ms || ms >= st->day_to_ms) {
+		st->day_cached = calendar_day_of(ms);
+		st->day_from_ms = calendar_day_start(st->day_cached);
+		st->day_to_ms = calendar_day_start(st->day_cached + 1);
+	}
+	return st->day_cached;
+}
+
+/* Writes this batch's counts (inside the open transaction). */
+static int
+store_rollup_flush(struct store *st)
+{
+	sqlite3_stmt	*s = st->rollup_upsert;
+	int		 i;
+
+	for (i = 0; i < st->nrollup; i++) {
+		sqlite3_bind_int(s, 1, st->rollup[i].day);
+		sqlite3_bind_int64(s, 2, st->rollup[i].worker_id);
+		sqlite3_bind_int64(s, 3, st->rollup[i].grid_id);
+		sqlite3_bind_text(s, 4, proto_kind_name(
+		    (enum checkin_kind)st->rollup[i].kind), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 5, st->rollup[i].n);
+		if (store_step(st, s, "count check-ins") != 0)
+			return -EIO;
+	}
+	st->nrollup = 0;
+	return 0;
+}
+
+/* Counts one stored check-in in this batch's table (flushing it if full). */
+static int
+store_rollup_add(struct store *st, const struct checkin *c)
+{
+	struct store_rollup	*r;
+	int32_t			 day = store_day_of(st, c->event_ms);
+	int			 i;
+
+	for (i = st->nrollup - 1; i >= 0; i--) {
+		r = &st->rollup[i];
+		if (r->day == day && r->worker_id == c->worker_id &&
+		    r->grid_id == c->grid_id && r->kind == (int)c->kind) {
+			r->n++;
+			return 0;
+		}
+	}
+	if (st->nrollup == STORE_ROLLUP_MAX && store_rollup_flush(st) != 0)
+		return -EIO;
+	r = &st->rollup[st->nrollup++];
+	r->day = day;
+	r->worker_id = c->worker_id;
+	r->grid_id = c->grid_id;
+	r->kind = (int)c->kind;
+	r->n = 1;
+	return 0;
+}
+
+/*
+ * Makes sure the per-day counts were made in the configured time zone:
+ * records the zone the first time, and recounts everything if it changed.
+ */
+static int
+store_rollup_check(struct store *st, const char *tz)
+{
+	sqlite3_stmt	*s;
+	char		 was[128] = "";
+	bool		 known = false;
+
+	if (tz == NULL)
+		tz = "UTC";
+	if ((s = store_prepare(st, st->db, "SELECT value FROM meta "
+	    "WHERE key = 'rollup_timezone'", false)) == NULL)
+		return -EIO;
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		known = true;
+		store_column_copy(s, 0, was, sizeof(was));
+	}
+	sqlite3_finalize(s);
+	if (known && strcmp(was, tz) == 0)
+		return 0;
+	if (store_exec(st, st->db, "BEGIN IMMEDIATE") != 0)
+		return -EIO;
+	if (known) {
+		log_warn("store: time zone changed from '%s' to '%s': "
+		    "recounting check-ins per day", was, tz);
+		if (store_exec(st, st->db, "DELETE FROM checkin_day; "
+		    "INSERT INTO checkin_day (day, worker_id, grid_id, kind, n) "
+		    "SELECT CAST(julianday(date(event_ms / 1000, 'unixepoch', "
+		    "'localtime')) - 2440587.5 AS INTEGER), worker_id, grid_id, "
+		    "kind, count(*) FROM checkin GROUP BY 1, 2, 3, 4") != 0)
+			goto fail;
+	}
+	if ((s = store_prepare(st, st->db, "INSERT OR REPLACE INTO meta "
+	    "(key, value) VALUES ('rollup_timezone', ?)", false)) == NULL)
+		goto fail;
+	sqlite3_bind_text(s, 1, tz, -1, SQLITE_STATIC);
+	if (store_run(st, s, "rollup time zone") != 0 ||
+	    store_exec(st, st->db, "COMMIT") != 0)
+		goto fail;
+	return 0;
+fail:
+	(void)store_exec(st, st->db, "ROLLBACK");
+	return -EIO;
+}
+
+/*
  * Inserts one check-in inside the current transaction.  Its id goes into
  * the id index first: if it is there already, nothing is stored and the
  * check-in is reported as a duplicate.
@@ -1014,7 +1151,8 @@ store_checkin_insert(struct store *st, const struct checkin *c,
 		return STORE_FAILED;
 	}
 	*ret_rowid = sqlite3_last_insert_rowid(st->db);
-	if (store_ids_keep(st, 0, *ret_rowid, c->uuid) != 0)
+	if (store_ids_keep(st, 0, *ret_rowid, c->uuid) != 0 ||
+	    store_rollup_add(st, c) != 0)
 		return STORE_FAILED;
 	return STORE_STORED;
 }
@@ -1786,8 +1924,8 @@ static const struct {
 	 * faster than SQLite's GROUP BY, which sorts every row first.
 	 */
 	[STORE_SQ_CHECKINS] = { "checkins",
-	    "SELECT worker_id, grid_id, kind FROM checkin "
-	    "WHERE event_ms >= :from AND event_ms < :to" },
+	    "SELECT worker_id, grid_id, kind, n FROM checkin_day "
+	    "WHERE day >= :dfrom AND day <= :dto" },
 	[STORE_SQ_PATROLS] = { "patrols", STORE_SUMMARY_PATROL_IDS
 	    "SELECT patrol.id, patrol.client_id, patrol.type, "
 	    "patrol.worker_id, patrol.start_ms, patrol.end_ms "
@@ -1844,6 +1982,10 @@ store_summary_bind(sqlite3_stmt *s, const struct store_summary_binds *b)
 			rc = sqlite3_bind_int64(s, i, b->pto);
 		else if (strcmp(name, "before") == 0)
 			rc = sqlite3_bind_int64(s, i, b->before);
+		else if (strcmp(name, "dfrom") == 0)
+			rc = sqlite3_bind_int64(s, i, calendar_day_of(b->from));
+		else if (strcmp(name, "dto") == 0)
+			rc = sqlite3_bind_int64(s, i, calendar_day_of(b->to - 1));
 		else if (strcmp(name, "worker") == 0)
 			rc = sqlite3_bind_int64(s, i, b->worker);
 		else if (strcmp(name, "day_from") == 0)
@@ -1924,7 +2066,7 @@ store_summary_end(struct store *st)
  */
 int
 store_summary_checkins(struct store *st, int64_t from_ms, int64_t to_ms,
-    int (*cb)(void *, int64_t, int64_t, const char *), void *arg)
+    int (*cb)(void *, int64_t, int64_t, const char *, int64_t), void *arg)
 {
 	struct store_summary_binds	 b = { .from = from_ms, .to = to_ms };
 	sqlite3_stmt			*s;
@@ -1935,7 +2077,8 @@ store_summary_checkins(struct store *st, int64_t from_ms, int64_t to_ms,
 	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		r = cb(arg, sqlite3_column_int64(s, 0),
 		    sqlite3_column_int64(s, 1),
-		    (const char *)sqlite3_column_text(s, 2));
+		    (const char *)sqlite3_column_text(s, 2),
+		    sqlite3_column_int64(s, 3));
 	return store_summary_finish(st, STORE_SQ_CHECKINS, s, rc, r);
 }
 

@@ -579,22 +579,22 @@ sum_kind(const char *kind)
 /* One check-in of the range: counts it for its worker, village and kind. */
 static int
 sum_checkin_row(void *arg, int64_t worker_id, int64_t grid_id,
-    const char *kind)
+    const char *kind, int64_t n)
 {
 	struct sum		*s = arg;
 	enum checkin_kind	 k;
 	size_t			 wi, gi, vi;
 
 	if ((wi = sum_lookup(&s->wmap, worker_id)) != SIZE_MAX)
-		s->w[wi].checkins++;
+		s->w[wi].checkins += n;
 	gi = sum_lookup(&s->gmap, grid_id);
 	vi = gi == SIZE_MAX ? SIZE_MAX : s->grid_village[gi];
 	if (s->fvi != SIZE_MAX && vi != s->fvi)
 		return 0;
 	if (vi != SIZE_MAX)
-		s->v[vi].checkins++;
+		s->v[vi].checkins += n;
 	if ((k = sum_kind(kind)) != CHECKIN_KIND__COUNT)
-		s->kinds[k]++;
+		s->kinds[k] += n;
 	return 0;
 }
 

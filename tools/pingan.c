@@ -107,6 +107,27 @@ enum opt_id {
 	OPT_TO,
 	OPT_POST,
 	OPT_JSON,
+	OPT_DISPUTE,
+	OPT_CATEGORY,
+	OPT_SOURCE,
+	OPT_PARTIES,
+	OPT_CONTACTS,
+	OPT_BAND,
+	OPT_PEOPLE,
+	OPT_GROUP_PETITION,
+	OPT_CROSS_AREA,
+	OPT_SCREENING,
+	OPT_LEVEL,
+	OPT_HANDLERS,
+	OPT_LEADER,
+	OPT_DEADLINE,
+	OPT_REASON,
+	OPT_ACTION,
+	OPT_STATUS,
+	OPT_OUTCOME,
+	OPT_PERSON,
+	OPT_CADRE,
+	OPT_PERIOD,
 	OPT__COUNT,
 };
 
@@ -151,6 +172,27 @@ static const struct {
 	[OPT_TO] = { "to", required_argument },
 	[OPT_POST] = { "post", required_argument },
 	[OPT_JSON] = { "json", no_argument },
+	[OPT_DISPUTE] = { "dispute", required_argument },
+	[OPT_CATEGORY] = { "category", required_argument },
+	[OPT_SOURCE] = { "source", required_argument },
+	[OPT_PARTIES] = { "parties", required_argument },
+	[OPT_CONTACTS] = { "contacts", required_argument },
+	[OPT_BAND] = { "band", required_argument },
+	[OPT_PEOPLE] = { "people", required_argument },
+	[OPT_GROUP_PETITION] = { "group-petition", no_argument },
+	[OPT_CROSS_AREA] = { "cross-area", no_argument },
+	[OPT_SCREENING] = { "screening", required_argument },
+	[OPT_LEVEL] = { "level", required_argument },
+	[OPT_HANDLERS] = { "handlers", required_argument },
+	[OPT_LEADER] = { "leader", required_argument },
+	[OPT_DEADLINE] = { "deadline", required_argument },
+	[OPT_REASON] = { "reason", required_argument },
+	[OPT_ACTION] = { "action", required_argument },
+	[OPT_STATUS] = { "status", required_argument },
+	[OPT_OUTCOME] = { "outcome", required_argument },
+	[OPT_PERSON] = { "person", required_argument },
+	[OPT_CADRE] = { "cadre", required_argument },
+	[OPT_PERIOD] = { "period", required_argument },
 };
 
 /* How a command uses an option: its value's name, help, request field. */
@@ -231,11 +273,14 @@ struct admin_sub {
 };
 
 /* A subcommand of `pingan patrol` or `pingan duty`. */
+#define SUB_F_READ	0x1	/* a read: no record, no spool */
+
 struct subcommand {
 	const char		*name;
 	const char		*synopsis;
 	const char		*help;
 	const struct optuse	*opts;
+	int			 flags;
 };
 
 static int	 cmd_checkin(struct cli *, int, char **);
@@ -243,6 +288,10 @@ static int	 cmd_patrol(struct cli *, int, char **);
 static int	 cmd_screening(struct cli *, int, char **);
 static int	 cmd_duty(struct cli *, int, char **);
 static int	 cmd_summary(struct cli *, int, char **);
+static int	 cmd_dispute(struct cli *, int, char **);
+static int	 cmd_risk(struct cli *, int, char **);
+static int	 cmd_audit(struct cli *, int, char **);
+static int	 cmd_report(struct cli *, int, char **);
 static int	 cmd_sync(struct cli *, int, char **);
 static int	 cmd_queue(struct cli *, int, char **);
 static int	 cmd_ping(struct cli *, int, char **);
@@ -410,23 +459,236 @@ static const struct subcommand patrol_subs[] = {
 	  "                       [--members CODES] [--note TEXT] [--at TIME]\n"
 	  "                       [--lat DEG --lon DEG] [--id UUID]",
 	  "开始巡逻, 输出巡逻编号并记为当前巡逻 (start a patrol; prints its id "
-	  "and remembers it as your current patrol)", patrol_start_opts },
+	  "and remembers it as your current patrol)", patrol_start_opts, 0 },
 	{ "point", "patrol point [--patrol ID] [--checkpoint CODE] "
 	  "[--note TEXT]\n"
 	  "                       [--at TIME] [--lat DEG --lon DEG] [--id UUID]",
-	  "巡逻途中打卡 (a point on the way)", patrol_point_opts },
+	  "巡逻途中打卡 (a point on the way)", patrol_point_opts, 0 },
 	{ "end", "patrol end [--patrol ID] [--summary TEXT] [--at TIME]\n"
 	  "                       [--lat DEG --lon DEG] [--id UUID]",
-	  "结束巡逻 (end the patrol)", patrol_end_opts },
-	{ NULL, NULL, NULL, NULL },
+	  "结束巡逻 (end the patrol)", patrol_end_opts, 0 },
+	{ NULL, NULL, NULL, NULL, 0 },
 };
 
 static const struct subcommand duty_subs[] = {
 	{ "on", "duty on --post POST [--at TIME] [--id UUID]",
-	  "上岗值班签到 (check in for duty)", duty_opts },
+	  "上岗值班签到 (check in for duty)", duty_opts, 0 },
 	{ "off", "duty off --post POST [--at TIME] [--id UUID]",
-	  "下岗值班签退 (check out from duty)", duty_opts },
-	{ NULL, NULL, NULL, NULL },
+	  "下岗值班签退 (check out from duty)", duty_opts, 0 },
+	{ NULL, NULL, NULL, NULL, 0 },
+};
+
+#define OPT_HELP_DISPUTE \
+	"纠纷编号, 即上报时输出的编号 (the dispute's id, as 'dispute report' " \
+	"printed it)"
+#define OPT_HELP_JSON "输出 JSON (print the JSON as the server sent it)"
+
+static const struct optuse dispute_report_opts[] = {
+	{ OPT_VILLAGE, "CODE", "村(居)编号 (village code), 如 (e.g.) DK", true,
+	    NULL },
+	{ OPT_CATEGORY, "NAME", "纠纷类别 (category): 邻里, 婚姻家庭, "
+	    "山林土地水利界限, 劳资, 征地拆迁, 合同债务, 物业, 环境污染, 医患, 村务, "
+	    "其他 ... (as configured)", true, NULL },
+	{ OPT_SOURCE, "SOURCE", "来源 (source): screening 排查, village 村(居), "
+	    "walk_in 来访, hotline 热线, higher 上级交办", true, NULL },
+	{ OPT_SUMMARY, "TEXT", "简要情况 (a short account, at most 4000 bytes)",
+	    true, NULL },
+	{ OPT_PARTIES, "TEXT", "当事人 (the parties; sensitive)", false, NULL },
+	{ OPT_CONTACTS, "TEXT", "联系方式 (contacts; sensitive)", false, NULL },
+	{ OPT_BAND, "BAND", "涉及人数 (people involved): lt50 (<50), 50-100, "
+	    "100-500, gt500 (>500)", false, NULL },
+	{ OPT_PEOPLE, "N", "涉及人数, 由此定档 (number of people; picks the "
+	    "band)", false, NULL },
+	{ OPT_GROUP_PETITION, NULL, "有群体性上访苗头 (signs of a group "
+	    "petition)", false, NULL },
+	{ OPT_CROSS_AREA, NULL, "跨区域 (cross-area)", false, NULL },
+	{ OPT_SCREENING, "UUID", "来自哪条排查记录 (the screening item it "
+	    "came from)", false, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse dispute_triage_opts[] = {
+	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
+	{ OPT_LEVEL, "LEVEL", "级别 (level): village 村级, town 镇综治中心",
+	    true, NULL },
+	{ OPT_HANDLERS, "CODES", "办案人员, 逗号分隔; 村级一人 (handlers, "
+	    "comma-separated; one at village level), 如 (e.g.) M001", true,
+	    NULL },
+	{ OPT_LEADER, "CODE", "包案领导; 镇级必填 (the responsible leader; "
+	    "required at town level)", false, NULL },
+	{ OPT_DEADLINE, "YYYY-MM-DD", "办结时限 (deadline), 不早于分流当天 "
+	    "(not before the triage's day)", true, NULL },
+	{ OPT_REASON, "TEXT", "重新分流的理由; 改派时必填 (reason of a "
+	    "reassignment; required then)", false, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse dispute_log_opts[] = {
+	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
+	{ OPT_ACTION, "ACTION", "做了什么 (what was done): visit 走访, "
+	    "mediation 调解, call 电话, meeting 会商, other 其他", true, NULL },
+	{ OPT_NOTE, "TEXT", "说明 (note, at most 4000 bytes)", true, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse dispute_status_opts[] = {
+	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
+	{ OPT_STATUS, "STATUS", "结果 (outcome): mediated 调处成功 (with "
+	    "--outcome), escalated 未化解上交, closed 其他原因办结 (with "
+	    "--reason)", true, NULL },
+	{ OPT_OUTCOME, "TEXT", "调处结果 (the outcome of a mediation)", false,
+	    NULL },
+	{ OPT_REASON, "TEXT", "上交或办结的理由 (why escalated or closed)",
+	    false, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse dispute_extend_opts[] = {
+	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
+	{ OPT_DEADLINE, "YYYY-MM-DD", "新的办结时限, 晚于原时限 (the new "
+	    "deadline, later than the old one)", true, NULL },
+	{ OPT_REASON, "TEXT", "延期理由 (why)", true, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse dispute_reopen_opts[] = {
+	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
+	{ OPT_REASON, "TEXT", "重新办理的理由 (why it is reopened)", true,
+	    NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse dispute_list_opts[] = {
+	{ OPT_STATUS, "WHICH", "哪些 (which): open 在办 (default), overdue "
+	    "逾期, closed 已办结, all 全部", false, NULL },
+	{ OPT_VILLAGE, "CODE", "只看此村(居) (only this village)", false,
+	    NULL },
+	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse dispute_show_opts[] = {
+	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
+	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct subcommand dispute_subs[] = {
+	{ "report", "dispute report --village CODE --category NAME "
+	  "--source SOURCE\n"
+	  "                       --summary TEXT [--parties TEXT] "
+	  "[--contacts TEXT]\n"
+	  "                       [--band BAND | --people N] "
+	  "[--group-petition] [--cross-area]\n"
+	  "                       [--screening UUID] [--at TIME] [--id UUID]",
+	  "上报矛盾纠纷, 输出纠纷编号 (report a dispute; prints its id)",
+	  dispute_report_opts, 0 },
+	{ "triage", "dispute triage --dispute ID --level village|town "
+	  "--handlers CODES\n"
+	  "                       [--leader CODE] --deadline YYYY-MM-DD "
+	  "[--reason TEXT]\n"
+	  "                       [--at TIME] [--id UUID]",
+	  "分流交办: 级别, 办案人员, 包案领导, 办结时限; 已分流的再分流即改派, "
+	  "须说明理由 (triage; again on an open dispute it is a reassignment, "
+	  "with --reason)", dispute_triage_opts, 0 },
+	{ "log", "dispute log --dispute ID --action ACTION --note TEXT "
+	  "[--at TIME] [--id UUID]",
+	  "记录办理情况: 走访, 调解, 电话, 会商 (log what a handler did)",
+	  dispute_log_opts, 0 },
+	{ "status", "dispute status --dispute ID --status STATUS "
+	  "(--outcome TEXT | --reason TEXT)\n"
+	  "                       [--at TIME] [--id UUID]",
+	  "办结: 调处成功, 上交, 或其他原因办结 (end it: mediated, escalated "
+	  "or closed)", dispute_status_opts, 0 },
+	{ "extend", "dispute extend --dispute ID --deadline YYYY-MM-DD "
+	  "--reason TEXT\n"
+	  "                       [--at TIME] [--id UUID]",
+	  "延长办结时限 (extend the deadline, with a reason)",
+	  dispute_extend_opts, 0 },
+	{ "reopen", "dispute reopen --dispute ID --reason TEXT [--at TIME] "
+	  "[--id UUID]",
+	  "重新办理已办结的纠纷 (reopen an ended dispute, with a reason)",
+	  dispute_reopen_opts, 0 },
+	{ "list", "dispute list [--status open|overdue|closed|all] "
+	  "[--village CODE] [--json]",
+	  "列出可见的纠纷, 逾期的在前 (list the disputes you may see, overdue "
+	  "first)", dispute_list_opts, SUB_F_READ },
+	{ "show", "dispute show --dispute ID [--json]",
+	  "显示一件纠纷及其全部经过 (show a dispute with its history)",
+	  dispute_show_opts, SUB_F_READ },
+	{ NULL, NULL, NULL, NULL, 0 },
+};
+
+static const struct optuse risk_add_opts[] = {
+	{ OPT_PERSON, "NAME", "重点人员 (the person)", true, NULL },
+	{ OPT_REASON, "TEXT", "列为重点的原因 (why)", true, NULL },
+	{ OPT_CADRE, "CODE", "责任人员编号 (the responsible cadre's worker "
+	    "code)", true, NULL },
+	{ OPT_VILLAGE, "CODE", "村(居)编号 (village code)", false, NULL },
+	{ OPT_STATUS, "TEXT", "当前状态 (status), 如 (e.g.) 稳控中", false,
+	    NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse risk_list_opts[] = {
+	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct subcommand risk_subs[] = {
+	{ "add", "risk add --person NAME --reason TEXT --cadre CODE "
+	  "[--village CODE]\n"
+	  "                       [--status TEXT] [--id UUID]",
+	  "登记上访重点人员 (add a person at risk of abnormal petitions)",
+	  risk_add_opts, 0 },
+	{ "list", "risk list [--json]",
+	  "列出上访重点人员 (list the register)", risk_list_opts,
+	  SUB_F_READ },
+	{ NULL, NULL, NULL, NULL, 0 },
+};
+
+static const struct optuse audit_opts[] = {
+	{ OPT_FROM, "YYYY-MM-DD", "起始日期 (first day)", false, NULL },
+	{ OPT_TO, "YYYY-MM-DD", "结束日期 (last day)", false, NULL },
+	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse report_opts[] = {
+	{ OPT_PERIOD, "PERIOD", "哪一期: 周 2026-W48, 月 2026-11, 年 2026; "
+	    "默认本期 (the period: an ISO week, a month or a year; default "
+	    "the current one)", false, NULL },
+	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct subcommand report_subs[] = {
+	{ "week", "report week [--period YYYY-Www] [--json]",
+	  "镇一周一上报: 新增, 调处, 在办, 逾期, 按村和类别 (the weekly report)",
+	  report_opts, SUB_F_READ },
+	{ "month", "report month [--period YYYY-MM] [--json]",
+	  "一月一研判: 与前三个月比较 (the monthly analysis)", report_opts,
+	  SUB_F_READ },
+	{ "mediator", "report mediator [--period YYYY-MM] [--json]",
+	  "调解员当月调处件数 (cases mediated per mediator in the month)",
+	  report_opts, SUB_F_READ },
+	{ "year", "report year [--period YYYY] [--json]",
+	  "年度数字: 排查出矛盾纠纷N件,已调处M件 (the annual figures)",
+	  report_opts, SUB_F_READ },
+	{ NULL, NULL, NULL, NULL, 0 },
 };
 
 static const struct optuse admin_opts[] = {
@@ -455,6 +717,20 @@ static const struct command commands[] = {
 	  "                       [--village CODE] [--json]",
 	  "汇总: 做了什么, 缺了什么 (the summary: what was done, what was "
 	  "not; supervisors)", summary_opts, NULL },
+	{ "dispute", cmd_dispute, "dispute <子命令 subcommand> [options]",
+	  "矛盾纠纷台账: 上报, 分流, 办理, 办结, 查看 (the dispute ledger)",
+	  no_opts, dispute_subs },
+	{ "risk", cmd_risk, "risk add|list [options]",
+	  "上访重点人员 (the petition-risk register; sensitive)", no_opts,
+	  risk_subs },
+	{ "audit", cmd_audit, "audit [--from YYYY-MM-DD] [--to YYYY-MM-DD] "
+	  "[--json]",
+	  "敏感信息查阅记录 (who read sensitive records; supervisors)",
+	  audit_opts, NULL },
+	{ "report", cmd_report, "report week|month|mediator|year "
+	  "[--period PERIOD] [--json]",
+	  "纠纷报表: 周报, 月研判, 调解员, 年度 (dispute reports; "
+	  "supervisors)", no_opts, report_subs },
 	{ "sync", cmd_sync, "sync",
 	  "发送离线队列中的记录 (send what waits in the offline spool)",
 	  no_opts, NULL },

@@ -154,6 +154,25 @@ test_roster(struct store *st)
 	roster_free(r);
 }
 
+/* Runs a one-integer query on the file directly; -1 on failure. */
+static long long
+raw_int(const char *file, const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	long long	 v = -1;
+
+	if (sqlite3_open(file, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK) {
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	sqlite3_close(db);
+	return v;
+}
+
 /* Stores one check-in with the given first id byte; returns the result. */
 static enum store_result
 store_one(struct store *st, uint8_t b)
@@ -323,6 +342,15 @@ test_ids(void)
 	is_int(store_one(st, 0x11), STORE_DUPLICATE, "rebuilt from scratch");
 	is_int(store_checkin_count(st), 5, "five distinct check-ins in all");
 	store_close(st);
+	is_int(raw_int(path, "SELECT sum(n) FROM checkin_day"), 5,
+	    "the per-day counts add up to the check-ins");
+	is_int(raw_int(path, "SELECT count(*) FROM (SELECT CAST(julianday("
+	    "date(event_ms / 1000, 'unixepoch', 'localtime')) - 2440587.5 AS "
+	    "INTEGER) AS d, worker_id AS w, grid_id AS g, kind AS k, count(*) "
+	    "AS n FROM checkin GROUP BY 1, 2, 3, 4) c LEFT JOIN checkin_day r "
+	    "ON r.day = c.d AND r.worker_id = c.w AND r.grid_id = c.g AND "
+	    "r.kind = c.k WHERE r.n IS NOT c.n"), 0,
+	    "and match a recount, key by key");
 }
 
 int

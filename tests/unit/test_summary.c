@@ -74,11 +74,17 @@ static int
 checkin(const char *worker, const char *grid, const char *kind,
     int64_t event_ms, int64_t received_ms)
 {
+	/* As the writer does: the row, and its count in checkin_day. */
 	return sql("INSERT INTO checkin (client_id, worker_id, grid_id, kind, "
 	    "event_ms, received_ms) VALUES (%s, (SELECT id FROM worker WHERE "
 	    "code = %Q), (SELECT id FROM grid WHERE code = %Q), %Q, %lld, "
 	    "%lld)", uuid_hex(), worker, grid, kind, (long long)event_ms,
-	    (long long)received_ms);
+	    (long long)received_ms) || sql("INSERT INTO checkin_day (day, "
+	    "worker_id, grid_id, kind, n) VALUES (CAST(julianday(date(%lld, "
+	    "'unixepoch', 'localtime')) - 2440587.5 AS INTEGER), (SELECT id "
+	    "FROM worker WHERE code = %Q), (SELECT id FROM grid WHERE code = "
+	    "%Q), %Q, 1) ON CONFLICT DO UPDATE SET n = n + 1",
+	    (long long)(event_ms / 1000), worker, grid, kind);
 }
 
 static int
