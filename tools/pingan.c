@@ -4458,6 +4458,36 @@ out:
 	return rv;
 }
 
+/* ---- disputes (in progress) --------------------------------------------- */
+
+static int
+cmd_dispute(struct cli *cli, int argc, char **argv)
+{
+	(void)cli; (void)argc; (void)argv;
+	return usage_error("dispute", "尚未实现 (not yet implemented)");
+}
+
+static int
+cmd_risk(struct cli *cli, int argc, char **argv)
+{
+	(void)cli; (void)argc; (void)argv;
+	return usage_error("risk", "尚未实现 (not yet implemented)");
+}
+
+static int
+cmd_audit(struct cli *cli, int argc, char **argv)
+{
+	(void)cli; (void)argc; (void)argv;
+	return usage_error("audit", "尚未实现 (not yet implemented)");
+}
+
+static int
+cmd_report(struct cli *cli, int argc, char **argv)
+{
+	(void)cli; (void)argc; (void)argv;
+	return usage_error("report", "尚未实现 (not yet implemented)");
+}
+
 /* ---- ping ---------------------------------------------------------------- */
 
 /* pingan ping: measures one PING round trip. */
