@@ -41,6 +41,8 @@ enum config_type {
 	CONFIG_TIMEZONE,	/* a time zone of this host, as a string */
 	CONFIG_MINUTES,		/* a time of day HH:MM, stored as minutes */
 	CONFIG_WINDOWS,		/* a list of struct window, a line each */
+	CONFIG_CATEGORIES,	/* a comma list of names, as a string */
+	CONFIG_ROLES,		/* a comma list of roles, as a bit mask */
 };
 
 struct config_name {
@@ -107,6 +109,12 @@ static const struct config_name config_log_names[] = {
 	{ .name = #f, .type = CONFIG_MINUTES,				\
 	    .offset = CONFIG_FIELD(f, int), .min = 0, .max = 24 * 60,	\
 	    .def = (d), .reload = (r) }
+#define CONFIG_KEY_CATEGORIES(f, d, r)					\
+	{ .name = #f, .type = CONFIG_CATEGORIES,			\
+	    .offset = CONFIG_FIELD(f, char *), .def_str = (d), .reload = (r) }
+#define CONFIG_KEY_ROLES(f, d, r)					\
+	{ .name = #f, .type = CONFIG_ROLES,				\
+	    .offset = CONFIG_FIELD(f, int), .def = (d), .reload = (r) }
 /* A list key: field f (an array of struct window) counted by n ## f. */
 #define CONFIG_KEY_WINDOWS(name_, f, r)					\
 	{ .name = (name_), .type = CONFIG_WINDOWS,			\
@@ -154,6 +162,13 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY_MINUTES(duty_cutoff, 9 * 60, true),
 	CONFIG_KEY_INT(patrol_max_hours, 12, 1, 72, true),
 	CONFIG_KEY_WINDOWS("window", windows, true),
+
+	/* the dispute ledger */
+	CONFIG_KEY_CATEGORIES(dispute_categories, "邻里,婚姻家庭,山林土地水利界限,"
+	    "劳资,征地拆迁,合同债务,物业,环境污染,医患,村务,其他", true),
+	CONFIG_KEY_INT(dispute_yellow_days, 3, 0, 365, true),
+	CONFIG_KEY_ROLES(sensitive_roles, (1 << WORKER_ROLE_SUPERVISOR) |
+	    (1 << WORKER_ROLE_ADMIN), true),
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -232,7 +247,7 @@ static bool
 config_is_string(const struct config_key *k)
 {
 	return (k->type == CONFIG_STRING || k->type == CONFIG_ADDRESS ||
-	    k->type == CONFIG_TIMEZONE);
+	    k->type == CONFIG_TIMEZONE || k->type == CONFIG_CATEGORIES);
 }
 
 /* Returns true if key k is a list: it may repeat, a line per entry. */
@@ -391,11 +406,37 @@ config_set_string(struct config_parser *p, const struct config_key *k,
 		    k->name, config_quote(q, sizeof q, val, vallen));
 		return (-EINVAL);
 	}
+	if (k->type == CONFIG_CATEGORIES && dispute_categories_parse(val,
+	    NULL, DISPUTE_CATEGORIES_MAX) < 0) {
+		config_error(p, "'%s' needs a comma list of at most %d names "
+		    "of at most %d bytes each, none empty or repeated, not '%s'",
+		    k->name, DISPUTE_CATEGORIES_MAX, DISPUTE_CATEGORY_MAX,
+		    config_quote(q, sizeof q, val, vallen));
+		return (-EINVAL);
+	}
 	if ((s = strdup(val)) == NULL) {
 		config_error(p, "out of memory");
 		return (-ENOMEM);
 	}
 	*config_str_field(&p->next, k) = s;
+	return (0);
+}
+
+/* Reads a comma list of roles (or `none`) into a bit mask. */
+static int
+config_set_roles(struct config_parser *p, const struct config_key *k,
+    const char *val, size_t vallen)
+{
+	char	 q[CONFIG_QUOTE_MAX * 4 + 8];
+	int	 mask;
+
+	if (dispute_roles_parse(val, &mask) != 0) {
+		config_error(p, "'%s' needs `none` or a comma list of roles "
+		    "(grid, patrol, mediator, duty, supervisor, admin), not '%s'",
+		    k->name, config_quote(q, sizeof q, val, vallen));
+		return (-EINVAL);
+	}
+	*config_int_field(&p->next, k) = mask;
 	return (0);
 }
 
@@ -511,7 +552,10 @@ config_set(struct config_parser *p, int idx, const char *val, size_t vallen)
 	case CONFIG_STRING:
 	case CONFIG_ADDRESS:
 	case CONFIG_TIMEZONE:
+	case CONFIG_CATEGORIES:
 		return (config_set_string(p, k, val, vallen));
+	case CONFIG_ROLES:
+		return (config_set_roles(p, k, val, vallen));
 	case CONFIG_INT:
 	case CONFIG_MODE:
 		return (config_set_number(p, k, val, vallen));

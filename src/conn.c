@@ -35,9 +35,13 @@ static const char conn_help[] =
     "OK 命令 (commands): AUTH <worker> <token> | CHECKIN grid=<code> "
     "kind=<kind> [id=<uuid>] [at=<time>] [lat=<deg> lon=<deg>] "
     "[note=\"...\"] | PATROL-START | PATROL-POINT | PATROL-END | "
-    "SCREENING | DUTY-ON | DUTY-OFF | SUMMARY | PING | HELP | QUIT; "
+    "SCREENING | DUTY-ON | DUTY-OFF | SUMMARY | "
+    "DISPUTE-REPORT | DISPUTE-TRIAGE | DISPUTE-LOG | DISPUTE-STATUS | "
+    "DISPUTE-EXTEND | DISPUTE-REOPEN | DISPUTE-LIST | DISPUTE-SHOW | "
+    "RISK-ADD | RISK-UPDATE | RISK-LIST | AUDIT-LIST | REPORT | "
+    "PING | HELP | QUIT; "
     "kinds: patrol screening duty visit mediation other; "
-    "see docs/PROTOCOL.md";
+    "see docs/PROTOCOL.md and docs/DISPUTES.md";
 
 static const char conn_admin_help[] =
     "OK 管理命令 (admin commands): VILLAGE-ADD VILLAGE-LIST GRID-ADD "
@@ -467,6 +471,7 @@ conn_summary(struct conn *c, const struct proto_request *req)
 	sp->screening_cutoff = cfg->screening_cutoff;
 	sp->duty_cutoff = cfg->duty_cutoff;
 	sp->patrol_max_hours = cfg->patrol_max_hours;
+	sp->dispute_yellow_days = cfg->dispute_yellow_days;
 	sp->nwindows = cfg->nwindows;
 	memcpy(sp->windows, cfg->windows, sizeof(sp->windows[0]) *
 	    (size_t)cfg->nwindows);
@@ -477,6 +482,59 @@ conn_summary(struct conn *c, const struct proto_request *req)
 	}
 	job->summary = sp;
 	writer_read_submit(c->srv->writer, job);
+}
+
+/*
+ * A request of the dispute ledger: checked against the roster, the
+ * sender's role and the clock, then handed to the writer (writes, and
+ * reads that return sensitive fields, which the audit log must record in
+ * the same transaction) or to the reader (every other read and report).
+ */
+static void
+conn_dispute(struct conn *c, const struct proto_request *req)
+{
+	const struct worker	*w;
+	struct dispute_request	*rec;
+	struct wjob		*job;
+	const char		*what = NULL;
+	bool			 writer;
+	int			 r;
+
+	if ((w = conn_sender(c)) == NULL)
+		return;
+	if ((rec = malloc(sizeof(*rec))) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	if ((r = dispute_parse(req, c->srv->roster, w, c->srv->cfg,
+	    conn_now_ms(), rec, &what)) != 0) {
+		conn_reply_err(c, (enum proto_err)-r, what);	/* may be in rec */
+		free(rec);
+		return;
+	}
+	writer = dispute_is_write(rec->verb) ||
+	    rec->verb == DISPUTE_VERB_RISK_LIST || (rec->sensitive &&
+	    (rec->verb == DISPUTE_VERB_SHOW || (rec->verb ==
+	    DISPUTE_VERB_LIST && rec->want_sensitive)));
+	if (writer && c->srv->shutting_down) {
+		dispute_request_free(rec);
+		free(rec);
+		conn_reply_err(c, PROTO_ERR_SHUTTING_DOWN, NULL);
+		return;
+	}
+	snprintf(rec->peer, sizeof(rec->peer), "%s", c->peer);
+	if ((job = conn_job_new(c, writer ? WJOB_DISPUTE : WJOB_LEDGER)) ==
+	    NULL) {
+		dispute_request_free(rec);
+		free(rec);
+		conn_close(c, "out of memory");
+		return;
+	}
+	job->dispute = rec;
+	if (writer)
+		writer_submit(c->srv->writer, job);
+	else
+		writer_read_submit(c->srv->writer, job);
 }
 
 /*
@@ -526,6 +584,7 @@ conn_checkin(struct conn *c, const struct proto_request *req)
 		uuid_generate_random(ck.uuid);
 	ck.worker_id = w->id;
 	ck.grid_id = g->id;
+	ck.village_id = g->village_id;
 	ck.received_ms = now;
 	snprintf(ck.peer, sizeof(ck.peer), "%s", c->peer);
 
@@ -655,6 +714,21 @@ conn_line(struct conn *c, const char *line, size_t len)
 		break;
 	case PROTO_CMD_SUMMARY:
 		conn_summary(c, req);
+		break;
+	case PROTO_CMD_DISPUTE_REPORT:
+	case PROTO_CMD_DISPUTE_TRIAGE:
+	case PROTO_CMD_DISPUTE_LOG:
+	case PROTO_CMD_DISPUTE_STATUS:
+	case PROTO_CMD_DISPUTE_EXTEND:
+	case PROTO_CMD_DISPUTE_REOPEN:
+	case PROTO_CMD_RISK_ADD:
+	case PROTO_CMD_RISK_UPDATE:
+	case PROTO_CMD_DISPUTE_LIST:
+	case PROTO_CMD_DISPUTE_SHOW:
+	case PROTO_CMD_RISK_LIST:
+	case PROTO_CMD_AUDIT_LIST:
+	case PROTO_CMD_REPORT:
+		conn_dispute(c, req);
 		break;
 	default:
 		conn_reply_err(c, PROTO_ERR_UNKNOWN_COMMAND, req->args[0]);
@@ -945,6 +1019,37 @@ conn_field_reply(struct wjob *job)
 }
 
 /*
+ * Builds the reply of a finished job of the dispute ledger: a write's
+ * "OK <id> <word>", a read's "OK <json>", or its ERR.
+ */
+static void
+conn_dispute_reply(struct wjob *job)
+{
+	char	id[PINGAN_UUID_STRLEN + 1];
+
+	proto_uuid_format(job->dispute->uuid, id);
+	switch (job->result) {
+	case STORE_STORED:
+		if (job->reply)
+			conn_pending_set(job->pending, "OK %s", job->reply);
+		else
+			conn_pending_set(job->pending, "OK %s %s", id,
+			    job->detail);
+		break;
+	case STORE_DUPLICATE:
+		conn_pending_set(job->pending, "OK %s duplicate", id);
+		break;
+	case STORE_REFUSED:
+		conn_pending_err(job->pending, job->err,
+		    job->detail[0] ? job->detail : NULL);
+		break;
+	default:
+		conn_pending_err(job->pending, PROTO_ERR_STORAGE, NULL);
+		break;
+	}
+}
+
+/*
  * Runs on the loop with jobs the writer finished: fills their reply
  * slots, swaps in a new roster, flushes each connection once.
  */
@@ -970,6 +1075,9 @@ conn_jobs_done(struct server *srv, struct wjob_list *jobs)
 				conn_checkin_reply(job);
 			} else if (job->type == WJOB_FIELD) {
 				conn_field_reply(job);
+			} else if (job->type == WJOB_DISPUTE ||
+			    job->type == WJOB_LEDGER) {
+				conn_dispute_reply(job);
 			} else if (job->type == WJOB_SUMMARY && job->reply) {
 				conn_pending_set(job->pending, "OK %s",
 				    job->reply);

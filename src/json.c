@@ -1,5 +1,6 @@
 /*
- * json.c: a small strict JSON reader (RFC 8259).
+ * json.c: a small strict JSON reader (RFC 8259), and the writer of every
+ * JSON reply (summaries, the dispute ledger).
  *
  * json_parse() turns a buffer into a flat array of nodes: each node knows
  * its first child and its next sibling by index, and the members of an
@@ -10,7 +11,10 @@
  */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,7 +123,7 @@ json_put_utf8(struct json_parser *jp, uint32_t cp)
  * are C strings.  Returns 0 or -EINVAL.
  */
 static int
-json_string(struct json_parser *jp, const char **ret_str, size_t *ret_len)
+json_read_string(struct json_parser *jp, const char **ret_str, size_t *ret_len)
 {
 	char		*start = jp->out, c;
 	uint32_t	 cp, lo;
@@ -264,7 +268,7 @@ json_container(struct json_parser *jp, size_t self, bool object)
 		if (object) {
 			if (jp->p == jp->end || *jp->p != '"')
 				return -EINVAL;
-			if ((r = json_string(jp, &key, &keylen)) != 0)
+			if ((r = json_read_string(jp, &key, &keylen)) != 0)
 				return r;
 			json_space(jp);
 			if (jp->p == jp->end || *jp->p++ != ':')
@@ -321,7 +325,7 @@ json_value(struct json_parser *jp, const char *key, size_t keylen,
 		if ((r = json_node_new(jp, JSON_STRING, key, keylen,
 		    &self)) != 0)
 			return r;
-		r = json_string(jp, &jp->nodes[self].str,
+		r = json_read_string(jp, &jp->nodes[self].str,
 		    &jp->nodes[self].len);
 		break;
 	case 't':
@@ -484,4 +488,235 @@ double
 json_num(const struct json_node *n)
 {
 	return n != NULL && n->type == JSON_NUMBER ? n->num : NAN;
+}
+
+#define JSON_HOUR_MS	3600000
+
+/* ---- the writer ---------------------------------------------------------- */
+
+
+/* Makes room for n more bytes and the terminating NUL. */
+static bool
+json_reserve(struct json *j, size_t n)
+{
+	size_t	 ncap;
+	char	*p;
+
+	if (j->failed)
+		return false;
+	if (j->len + n + 1 <= j->cap)
+		return true;
+	for (ncap = j->cap ? j->cap : 4096; ncap < j->len + n + 1; ncap *= 2)
+		;
+	if ((p = realloc(j->buf, ncap)) == NULL) {
+		j->failed = true;
+		return false;
+	}
+	j->buf = p;
+	j->cap = ncap;
+	return true;
+}
+
+/* Appends n bytes as they are. */
+void
+json_raw(struct json *j, const char *s, size_t n)
+{
+	if (!json_reserve(j, n))
+		return;
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+	j->buf[j->len] = '\0';
+}
+
+/* Appends printf output as it is (numbers). */
+static void __attribute__((format(printf, 2, 3)))
+json_printf(struct json *j, const char *fmt, ...)
+{
+	char	 tmp[64];
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		j->failed = true;
+		return;
+	}
+	json_raw(j, tmp, (size_t)n);
+}
+
+/*
+ * Appends s as a JSON string: '"' and '\' escaped, control characters as
+ * \u00XX, UTF-8 kept as it is.  Text that is not valid UTF-8 (it should
+ * never be: the protocol refuses it) has its non-ASCII bytes replaced by
+ * U+FFFD so that the output stays valid JSON.
+ */
+static void
+json_escape(struct json *j, const char *s)
+{
+	size_t		 len = strlen(s), i, run;
+	bool		 utf8 = proto_utf8_valid(s, len);
+	unsigned char	 c;
+	char		 esc[8];
+
+	json_raw(j, "\"", 1);
+	for (i = 0; i < len;) {
+		for (run = i; run < len; run++) {
+			c = (unsigned char)s[run];
+			if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' ||
+			    (c >= 0x80 && !utf8))
+				break;
+		}
+		json_raw(j, s + i, run - i);
+		if ((i = run) == len)
+			break;
+		c = (unsigned char)s[i++];
+		if (c == '"')
+			json_raw(j, "\\\"", 2);
+		else if (c == '\\')
+			json_raw(j, "\\\\", 2);
+		else if (c >= 0x80)
+			json_raw(j, "\\ufffd", 6);
+		else {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			json_raw(j, esc, 6);
+		}
+	}
+	json_raw(j, "\"", 1);
+}
+
+/* Starts a value: the comma before it, and its key inside an object. */
+static void
+json_key(struct json *j, const char *key)
+{
+	if (j->depth > 0 && !j->first[j->depth - 1])
+		json_raw(j, ",", 1);
+	if (j->depth > 0)
+		j->first[j->depth - 1] = false;
+	if (key) {
+		json_escape(j, key);
+		json_raw(j, ":", 1);
+	}
+}
+
+/* Opens an object ('{') or an array ('['), as the value of key. */
+void
+json_open(struct json *j, const char *key, char c)
+{
+	json_key(j, key);
+	if (j->depth == JSON_WRITE_DEPTH) {
+		j->failed = true;
+		return;
+	}
+	json_raw(j, &c, 1);
+	j->first[j->depth++] = true;
+}
+
+/* Closes the innermost object ('}') or array (']'). */
+void
+json_close(struct json *j, char c)
+{
+	if (j->depth > 0)
+		j->depth--;
+	json_raw(j, &c, 1);
+}
+
+/* Writes a string, or null when s is NULL. */
+void
+json_string(struct json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	if (s)
+		json_escape(j, s);
+	else
+		json_raw(j, "null", 4);
+}
+
+/* Writes an integer. */
+void
+json_int(struct json *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	json_printf(j, "%" PRId64, v);
+}
+
+/* Writes true or false. */
+void
+json_bool(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_raw(j, v ? "true" : "false", v ? 4 : 5);
+}
+
+/*
+ * Writes milliseconds as decimal hours, to the hundredth, with at least one
+ * decimal: 9.5, 8.0, 1.25.
+ */
+void
+json_hours(struct json *j, const char *key, int64_t ms)
+{
+	int64_t	 h100;
+
+	if (ms < 0)
+		ms = 0;
+	h100 = (ms * 100 + JSON_HOUR_MS / 2) / JSON_HOUR_MS;
+	json_key(j, key);
+	if (h100 % 10 == 0)
+		json_printf(j, "%" PRId64 ".%" PRId64, h100 / 100,
+		    h100 % 100 / 10);
+	else
+		json_printf(j, "%" PRId64 ".%02" PRId64, h100 / 100,
+		    h100 % 100);
+}
+
+/*
+ * Writes an instant as local RFC 3339 time, e.g.
+ * "2026-11-26T18:00:00+08:00"; null if it cannot be written.
+ */
+void
+json_time(struct json *j, const char *key, int64_t ms)
+{
+	char	 t[64];
+
+	json_string(j, key, calendar_format_time(ms, t, sizeof(t)) ? t : NULL);
+}
+
+/* Writes a day as "YYYY-MM-DD". */
+void
+json_day(struct json *j, const char *key, int32_t day)
+{
+	char	 d[11];
+
+	calendar_day_format(day, d);
+	json_string(j, key, d);
+}
+
+/* Writes null. */
+void
+json_null(struct json *j, const char *key)
+{
+	json_key(j, key);
+	json_raw(j, "null", 4);
+}
+
+/* Writes a UUID as its lower-case string. */
+void
+json_uuid(struct json *j, const char *key, const uint8_t uuid[16])
+{
+	char	 s[PINGAN_UUID_STRLEN + 1];
+
+	proto_uuid_format(uuid, s);
+	json_string(j, key, s);
+}
+
+/* Writes a value that is JSON text already (a stored object), or null. */
+void
+json_verbatim(struct json *j, const char *key, const char *text)
+{
+	json_key(j, key);
+	if (text && *text)
+		json_raw(j, text, strlen(text));
+	else
+		json_raw(j, "null", 4);
 }

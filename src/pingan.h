@@ -99,6 +99,10 @@ struct config {
 	int	 patrol_max_hours;	/* an open patrol older is flagged */
 	int	 nwindows;
 	struct window windows[CONFIG_WINDOWS_MAX];
+	/* the dispute ledger */
+	char	*dispute_categories;	/* comma list (dispute_categories_parse) */
+	int	 dispute_yellow_days;	/* yellow warning this many days ahead */
+	int	 sensitive_roles;	/* bit (1 << enum worker_role) per role */
 };
 
 /* ---- log ------------------------------------------------------------------ */
@@ -126,6 +130,19 @@ enum proto_cmd {
 	PROTO_CMD_DUTY_ON,
 	PROTO_CMD_DUTY_OFF,
 	PROTO_CMD_SUMMARY,
+	PROTO_CMD_DISPUTE_REPORT,
+	PROTO_CMD_DISPUTE_TRIAGE,
+	PROTO_CMD_DISPUTE_LOG,
+	PROTO_CMD_DISPUTE_STATUS,
+	PROTO_CMD_DISPUTE_EXTEND,
+	PROTO_CMD_DISPUTE_REOPEN,
+	PROTO_CMD_RISK_ADD,
+	PROTO_CMD_RISK_UPDATE,
+	PROTO_CMD_DISPUTE_LIST,
+	PROTO_CMD_DISPUTE_SHOW,
+	PROTO_CMD_RISK_LIST,
+	PROTO_CMD_AUDIT_LIST,
+	PROTO_CMD_REPORT,
 };
 
 /* Error codes of the protocol; docs/PROTOCOL.md lists them. */
@@ -150,6 +167,8 @@ enum proto_err {
 	PROTO_ERR_PATROL_BUSY,
 	PROTO_ERR_UNKNOWN_VILLAGE,
 	PROTO_ERR_UNKNOWN_WORKER,
+	PROTO_ERR_UNKNOWN_CATEGORY,
+	PROTO_ERR_BAD_TRANSITION,
 	PROTO_ERR__COUNT,
 };
 
@@ -192,6 +211,7 @@ struct checkin {
 	bool		 uuid_from_server;
 	int64_t		 worker_id;
 	int64_t		 grid_id;
+	int64_t		 village_id;	/* the grid's */
 	enum checkin_kind kind;
 	int64_t		 event_ms;	/* when it happened, per the terminal */
 	int64_t		 received_ms;	/* server clock */
@@ -310,6 +330,257 @@ struct roster {
 	size_t			 ncredentials;
 };
 
+/* ---- dispute: the dispute ledger (矛盾纠纷台账, docs/DISPUTES.md) ------- */
+
+#define DISPUTE_HANDLERS_MAX	8	/* 办案人员 of one dispute */
+#define DISPUTE_CATEGORY_MAX	64	/* bytes of a category's name */
+#define DISPUTE_CATEGORIES_MAX	32	/* in dispute_categories */
+#define DISPUTE_PERIOD_MAX	16	/* "2026-W48" */
+
+enum dispute_status {
+	DISPUTE_REPORTED = 0,		/* 已上报, not triaged yet */
+	DISPUTE_OPEN,			/* 办理中 */
+	DISPUTE_MEDIATED,		/* 调处成功 */
+	DISPUTE_ESCALATED,		/* 未化解上交 */
+	DISPUTE_CLOSED,			/* 其他原因办结 */
+	DISPUTE_STATUS__COUNT,
+};
+
+enum dispute_level {
+	DISPUTE_LEVEL_NONE = 0,		/* not triaged */
+	DISPUTE_LEVEL_VILLAGE,		/* 村级 */
+	DISPUTE_LEVEL_TOWN,		/* 镇级: 综治中心 */
+	DISPUTE_LEVEL__COUNT,
+};
+
+enum dispute_source {
+	DISPUTE_SOURCE_SCREENING = 0,	/* 排查 */
+	DISPUTE_SOURCE_VILLAGE,		/* 村(居) */
+	DISPUTE_SOURCE_WALK_IN,		/* 来访 */
+	DISPUTE_SOURCE_HOTLINE,		/* 热线 */
+	DISPUTE_SOURCE_HIGHER,		/* 上级交办 */
+	DISPUTE_SOURCE__COUNT,
+};
+
+/* People involved, in the bands of the national ledger. */
+enum dispute_band {
+	DISPUTE_BAND_NONE = 0,		/* unknown */
+	DISPUTE_BAND_LT50,
+	DISPUTE_BAND_50_100,
+	DISPUTE_BAND_100_500,
+	DISPUTE_BAND_GT500,
+	DISPUTE_BAND__COUNT,
+};
+
+/* What a log entry records. */
+enum dispute_action {
+	DISPUTE_ACTION_VISIT = 0,	/* 走访 */
+	DISPUTE_ACTION_MEDIATION,	/* 调解 */
+	DISPUTE_ACTION_CALL,		/* 电话 */
+	DISPUTE_ACTION_MEETING,		/* 会商 */
+	DISPUTE_ACTION_OTHER,		/* 其他 */
+	DISPUTE_ACTION__COUNT,
+};
+
+enum dispute_warning {
+	DISPUTE_WARNING_NONE = 0,
+	DISPUTE_WARNING_YELLOW,		/* the deadline is near */
+	DISPUTE_WARNING_RED,		/* overdue */
+};
+
+/* An entry of the petition-risk register (上访重点人员). */
+enum risk_status {
+	RISK_WATCH = 0,			/* 在控 */
+	RISK_RESOLVED,			/* 已化解 */
+	RISK_STATUS__COUNT,
+};
+
+/* The requests of the ledger; the writes come first. */
+enum dispute_verb {
+	DISPUTE_VERB_REPORT = 0,
+	DISPUTE_VERB_TRIAGE,
+	DISPUTE_VERB_LOG,
+	DISPUTE_VERB_STATUS,
+	DISPUTE_VERB_EXTEND,
+	DISPUTE_VERB_REOPEN,
+	DISPUTE_VERB_RISK_ADD,
+	DISPUTE_VERB_RISK_UPDATE,
+	DISPUTE_VERB_LIST,		/* the first read */
+	DISPUTE_VERB_SHOW,
+	DISPUTE_VERB_RISK_LIST,
+	DISPUTE_VERB_AUDIT_LIST,
+	DISPUTE_VERB_LEDGER,		/* REPORT kind= period= */
+	DISPUTE_VERB__COUNT,
+};
+
+/* DISPUTE-LIST status=: which disputes. */
+enum dispute_filter {
+	DISPUTE_FILTER_OPEN = 0,	/* reported or open */
+	DISPUTE_FILTER_OVERDUE,
+	DISPUTE_FILTER_CLOSED,		/* mediated, escalated or closed */
+	DISPUTE_FILTER_ALL,
+	DISPUTE_FILTER_REPORTED,
+	DISPUTE_FILTER_MEDIATED,
+	DISPUTE_FILTER_ESCALATED,
+};
+
+/* REPORT kind=. */
+enum ledger_kind {
+	LEDGER_WEEK = 0,		/* 镇一周一上报 */
+	LEDGER_MONTH,			/* 一月一研判 */
+	LEDGER_MEDIATOR,		/* 调解员月度 */
+	LEDGER_YEAR,
+};
+
+/*
+ * One request of the ledger, checked against the roster, the sender's
+ * role and the clock on the loop (dispute_parse), then carried out by the
+ * writer (writes, and reads that return sensitive fields) or the reader.
+ * Text fields are owned; unused ones are NULL.
+ */
+struct dispute_request {
+	enum dispute_verb	 verb;
+	uint8_t			 uuid[16];	/* the request's id (writes) */
+	uint8_t			 ref[16];	/* dispute= or risk= */
+	bool			 has_ref;
+	/* the sender */
+	int64_t			 worker_id;
+	char			 worker_code[PINGAN_CODE_MAX + 1];
+	enum worker_role	 role;
+	int64_t			 worker_village;	/* 0 when none */
+	bool			 sensitive;	/* role is in sensitive_roles */
+	int			 yellow_days;
+	int64_t			 event_ms;	/* at= (writes) */
+	int64_t			 received_ms;	/* now */
+	char			 peer[PINGAN_PEER_MAX];
+	/* REPORT, RISK-ADD, and the village= of reads (0: none) */
+	int64_t			 village_id;
+	char			 village_code[PINGAN_CODE_MAX + 1];
+	char			 category[DISPUTE_CATEGORY_MAX + 1];
+	enum dispute_source	 source;
+	bool			 has_screening;
+	uint8_t			 screening[16];
+	char			*summary;
+	char			*parties;
+	char			*contacts;
+	enum dispute_band	 band;
+	int64_t			 people;	/* -1: not given */
+	bool			 group_petition;
+	bool			 cross_area;
+	/* TRIAGE, EXTEND, REOPEN */
+	enum dispute_level	 level;
+	int			 nhandlers;
+	int64_t			 handlers[DISPUTE_HANDLERS_MAX];
+	char			 handler_codes[DISPUTE_HANDLERS_MAX][PINGAN_CODE_MAX + 1];
+	int64_t			 leader_id;	/* 0: none */
+	char			 leader_code[PINGAN_CODE_MAX + 1];
+	int32_t			 deadline;	/* -1: not given */
+	/* LOG, STATUS */
+	enum dispute_action	 action;
+	enum dispute_status	 status;
+	char			*note;		/* note, outcome or reason */
+	/* RISK-ADD, RISK-UPDATE */
+	char			*person;
+	char			*reason;	/* the entry's reason */
+	int64_t			 cadre_id;	/* 0: not given */
+	char			 cadre_code[PINGAN_CODE_MAX + 1];
+	enum risk_status	 risk_status;
+	bool			 has_risk_status;
+	/* reads */
+	enum dispute_filter	 filter;
+	bool			 all_statuses;	/* RISK-LIST status=all */
+	int32_t			 from_day, to_day;	/* -1: not given */
+	bool			 want_sensitive;	/* DISPUTE-LIST sensitive=yes */
+	int64_t			 filter_worker;	/* AUDIT-LIST worker= */
+	char			 filter_worker_code[PINGAN_CODE_MAX + 1];
+	enum ledger_kind	 kind;
+	char			 period[DISPUTE_PERIOD_MAX];
+	int32_t			 period_from, period_to;	/* days, inclusive */
+	char			*categories;	/* REPORT: dispute_categories */
+	char			 bad_code[PINGAN_CODE_MAX + 1];	/* an error's */
+};
+
+/*
+ * The state of a dispute the store reads before a change, for
+ * dispute_check: what the lifecycle and the permissions depend on.
+ */
+struct dispute_state {
+	int64_t			 id;
+	enum dispute_status	 status;
+	enum dispute_level	 level;
+	int32_t			 deadline;	/* -1: none */
+	int64_t			 village_id;
+	int64_t			 reported_ms;
+	int64_t			 state_ms;	/* the last change of state */
+	int64_t			 leader_id;	/* 0: none */
+	char			 leader_code[PINGAN_CODE_MAX + 1];
+	int			 nhandlers;
+	int64_t			 handlers[DISPUTE_HANDLERS_MAX];
+	char			 handler_codes[DISPUTE_HANDLERS_MAX][PINGAN_CODE_MAX + 1];
+};
+
+/* A dispute as stored (strings valid during the store's callback only). */
+struct dispute_row {
+	int64_t			 id;
+	uint8_t			 uuid[16];
+	int64_t			 village_id;
+	const char		*category;
+	enum dispute_source	 source;
+	bool			 has_screening;
+	uint8_t			 screening[16];
+	const char		*summary;
+	const char		*parties;	/* NULL when none */
+	const char		*contacts;
+	enum dispute_band	 band;
+	int64_t			 people;	/* -1: unknown */
+	bool			 group_petition;
+	bool			 cross_area;
+	enum dispute_level	 level;
+	int64_t			 leader_id;	/* 0: none */
+	int32_t			 deadline;	/* -1: none */
+	enum dispute_status	 status;
+	const char		*result;
+	int64_t			 reporter_id;
+	int64_t			 reported_ms;
+	int64_t			 triaged_ms;	/* -1: never */
+	int64_t			 state_ms;
+	int64_t			 updated_ms;
+};
+
+/* One entry of a dispute's history, as stored (callback lifetime). */
+struct dispute_history_row {
+	int64_t			 dispute_id;
+	uint8_t			 uuid[16];
+	int64_t			 worker_id;
+	const char		*verb;		/* "report", "triage", ... */
+	int			 action;	/* enum dispute_action; -1 */
+	int64_t			 event_ms;
+	int64_t			 received_ms;
+	const char		*changes;	/* a JSON object */
+	const char		*note;
+	int			 status;	/* enum dispute_status; -1: log */
+	enum dispute_level	 level;
+	int32_t			 deadline;	/* -1: none */
+};
+
+/* An entry of the petition-risk register (callback lifetime). */
+struct risk_row {
+	int64_t			 id;
+	uint8_t			 uuid[16];
+	const char		*person;
+	const char		*reason;
+	int64_t			 cadre_id;
+	int64_t			 village_id;	/* 0: none */
+	bool			 has_dispute;
+	uint8_t			 dispute[16];
+	enum risk_status	 status;
+	int64_t			 worker_id;
+	int64_t			 event_ms;
+	int64_t			 updated_ms;
+};
+
+struct ledger;
+
 /* ---- csv: roster import ---------------------------------------------------- */
 
 #define CSV_FIELDS_MAX 16
@@ -350,6 +621,7 @@ struct summary_params {
 	int		 patrol_max_hours;
 	int		 nwindows;
 	struct window	 windows[CONFIG_WINDOWS_MAX];
+	int		 dispute_yellow_days;	/* 0..: yellow warnings */
 };
 
 /* ---- writer --------------------------------------------------------------- */
@@ -359,6 +631,8 @@ enum wjob_type {
 	WJOB_FIELD,
 	WJOB_ADMIN,
 	WJOB_SUMMARY,		/* run by the reader thread */
+	WJOB_DISPUTE,		/* a ledger write, or a read to audit */
+	WJOB_LEDGER,		/* a ledger read, run by the reader thread */
 };
 
 struct summary_params;
@@ -377,11 +651,14 @@ struct wjob {
 	struct checkin		 checkin;
 	struct field_record	*field;
 	struct summary_params	*summary;
+	struct dispute_request	*dispute;
 	struct admin_request	*admin;
 	/* results, set by the writer */
 	enum store_result	 result;
 	enum proto_err		 err;		/* with STORE_REFUSED */
-	char			 detail[64];	/* with STORE_REFUSED */
+	char			 detail[64];	/* with STORE_REFUSED; a dispute
+						   write's reply word with
+						   STORE_STORED */
 	int64_t			 rowid;
 	char			*reply;		/* admin: full reply text */
 	struct roster		*roster;	/* admin: new snapshot, if changed */
@@ -518,6 +795,22 @@ struct json_doc {
 	struct json_node	*nodes;
 	size_t			 nnodes;
 	char			*strings;
+};
+
+#define JSON_WRITE_DEPTH 16
+
+/*
+ * A JSON writer: one document, written front to back into buf (malloc'd,
+ * the caller's to free).  Out of memory, it sets failed and drops the rest.
+ * Start it zeroed.
+ */
+struct json {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+	bool	 failed;
+	int	 depth;
+	bool	 first[JSON_WRITE_DEPTH];	/* nothing written yet at depth */
 };
 
 /* ---- spool: the client's offline queue (离线队列) ----------------------- */
@@ -716,7 +1009,7 @@ int	 store_summary_begin(struct store *);
 void	 store_summary_end(struct store *);
 /* Each check-in of [from_ms, to_ms): one row each, for the caller to count. */
 int	 store_summary_checkins(struct store *, int64_t from_ms, int64_t to_ms,
-	    int (*cb)(void *arg, int64_t worker_id, int64_t grid_id,
+	    int (*cb)(void *arg, int64_t worker_id, int64_t village_id,
 	    const char *kind, int64_t n), void *arg);
 /* Patrols whose time overlaps [from_ms, to_ms); end_ms -1 while open. */
 int	 store_summary_patrols(struct store *, int64_t from_ms, int64_t to_ms,
@@ -748,6 +1041,72 @@ int	 store_summary_duty(struct store *, int64_t from_ms, int64_t to_ms,
 /* EXPLAIN QUERY PLAN of every summary query: cb per line of each plan. */
 int	 store_summary_explain(struct store *, int (*cb)(void *arg,
 	    const char *query, const char *detail), void *arg);
+/*
+ * The dispute ledger.  store_dispute_write carries out one write of the
+ * ledger inside the writer's transaction: its id claimed first (a
+ * duplicate stores nothing), the rules that depend on the database checked
+ * (dispute_check; STORE_REFUSED with *ret_err and a detail, nothing
+ * stored), then every row of it or none.  *ret_done: the reply's word.
+ */
+enum store_result store_dispute_write(struct store *,
+	    const struct dispute_request *, enum proto_err *ret_err,
+	    char *ret_detail, size_t detaillen, const char **ret_done);
+/* Savepoints around a read that writes the audit log. */
+int	 store_savepoint(struct store *, const char *name);
+int	 store_savepoint_release(struct store *, const char *name);
+void	 store_savepoint_rollback(struct store *, const char *name);
+/*
+ * The reads of ledger.c; each calls cb per row and stops at, and returns,
+ * cb's first non-zero result; -EIO on a database error.
+ */
+int	 store_dispute_find(struct store *, const uint8_t uuid[16],
+	    int (*cb)(void *arg, const struct dispute_row *), void *arg);
+/*
+ * The disputes with a status in status_mask (1 << enum dispute_status),
+ * of a village (0: all), reported in [from_ms, to_ms), oldest first.
+ */
+int	 store_dispute_list(struct store *, unsigned status_mask,
+	    int64_t village_id, int64_t from_ms, int64_t to_ms,
+	    int (*cb)(void *arg, const struct dispute_row *), void *arg);
+/*
+ * The disputes a period [from_ms, to_ms) may count: reported in it, or
+ * reported before its end and either not ended or changed since its start.
+ */
+int	 store_dispute_period(struct store *, int64_t from_ms, int64_t to_ms,
+	    int64_t village_id, int (*cb)(void *arg,
+	    const struct dispute_row *), void *arg);
+/* The history of a dispute (state changes only, or all), oldest first. */
+int	 store_dispute_history(struct store *, int64_t dispute_id,
+	    bool states_only, int (*cb)(void *arg,
+	    const struct dispute_history_row *), void *arg);
+/* Every assignment of a dispute, current and ended (until_ms -1: current). */
+int	 store_dispute_assignments(struct store *, int64_t dispute_id,
+	    int (*cb)(void *arg, int64_t worker_id, bool leader,
+	    int64_t from_ms, int64_t until_ms), void *arg);
+/* The ids of the disputes a worker is currently assigned to. */
+int	 store_dispute_assigned(struct store *, int64_t worker_id,
+	    int (*cb)(void *arg, int64_t dispute_id), void *arg);
+/* DISPUTE-LOG action=mediation entries dated in [from_ms, to_ms), per worker. */
+int	 store_dispute_sessions(struct store *, int64_t from_ms, int64_t to_ms,
+	    int (*cb)(void *arg, int64_t worker_id, int64_t n), void *arg);
+/* The petition-risk register, in the order of village code, then added. */
+int	 store_risk_list(struct store *, int (*cb)(void *arg,
+	    const struct risk_row *), void *arg);
+/* Its history before to_ms: risk id, time and status after, in order. */
+int	 store_risk_states(struct store *, int64_t to_ms, int (*cb)(void *arg,
+	    int64_t risk_id, int64_t event_ms, enum risk_status status,
+	    bool added), void *arg);
+int	 store_audit_add(struct store *, int64_t at_ms, int64_t worker_id,
+	    const char *request, const char *record, const uint8_t uuid[16],
+	    const char *peer);
+/* The audit log of [from_ms, to_ms), of a worker (0: all), oldest first. */
+int	 store_audit_list(struct store *, int64_t from_ms, int64_t to_ms,
+	    int64_t worker_id, int (*cb)(void *arg, int64_t at_ms,
+	    int64_t worker_id, const char *request, const char *record,
+	    const uint8_t *uuid, const char *peer), void *arg);
+/* EXPLAIN QUERY PLAN of the ledger's period queries, like the summary's. */
+int	 store_dispute_explain(struct store *, int (*cb)(void *arg,
+	    const char *query, const char *detail), void *arg);
 
 /* field.c */
 int	 field_parse(const struct proto_request *, const struct roster *,
@@ -755,6 +1114,76 @@ int	 field_parse(const struct proto_request *, const struct roster *,
 	    struct field_record *ret_record, const char **ret_detail);
 void	 field_record_free(struct field_record *);
 const char *field_verb_done(enum field_verb);
+
+/* dispute.c: the ledger's requests and lifecycle, pure */
+int	 dispute_parse(const struct proto_request *, const struct roster *,
+	    const struct worker *sender, const struct config *, int64_t now_ms,
+	    struct dispute_request *ret_request, const char **ret_detail);
+void	 dispute_request_free(struct dispute_request *);
+bool	 dispute_is_write(enum dispute_verb);
+/* The lifecycle: next status, or -PROTO_ERR_BAD_TRANSITION with why. */
+int	 dispute_transition(enum dispute_verb, enum dispute_status from,
+	    bool with_reason, enum dispute_status to,
+	    enum dispute_status *ret_next, const char **ret_why);
+/* A change against the dispute's state: who, lifecycle, times. */
+int	 dispute_check(const struct dispute_request *,
+	    const struct dispute_state *, enum dispute_status *ret_next,
+	    const char **ret_detail);
+bool	 dispute_visible(enum worker_role, int64_t worker_village,
+	    int64_t dispute_village, bool assigned);
+/* The history's "changes" object of a write (malloc'd JSON), or NULL. */
+char	*dispute_changes_json(const struct dispute_request *,
+	    const struct dispute_state *before, enum dispute_status next);
+const char *dispute_done(const struct dispute_request *, bool reassigned);
+int	 dispute_categories_parse(const char *list,
+	    char (*ret_names)[DISPUTE_CATEGORY_MAX + 1], int max);
+int	 dispute_period_parse(enum ledger_kind, const char *s, int32_t today,
+	    int32_t *ret_from, int32_t *ret_to,
+	    char ret_label[DISPUTE_PERIOD_MAX]);
+enum dispute_band dispute_band_of(int64_t people);
+bool	 dispute_major(enum dispute_band, bool group_petition);
+enum dispute_warning dispute_warning_of(enum dispute_status, int32_t deadline,
+	    int32_t today, int yellow_days);
+const char *dispute_status_name(enum dispute_status);
+int	 dispute_status_parse(const char *, enum dispute_status *);
+const char *dispute_level_name(enum dispute_level);
+int	 dispute_level_parse(const char *, enum dispute_level *);
+const char *dispute_source_name(enum dispute_source);
+int	 dispute_source_parse(const char *, enum dispute_source *);
+const char *dispute_band_name(enum dispute_band);
+int	 dispute_band_parse(const char *, enum dispute_band *);
+const char *dispute_action_name(enum dispute_action);
+int	 dispute_action_parse(const char *, enum dispute_action *);
+const char *dispute_warning_name(enum dispute_warning);
+const char *dispute_verb_name(enum dispute_verb);
+const char *risk_status_name(enum risk_status);
+int	 risk_status_parse(const char *, enum risk_status *);
+int	 dispute_roles_parse(const char *list, int *ret_mask);
+
+/* ledger.c: the ledger's reads and reports, as JSON */
+/*
+ * Answers a ledger read (list, show, risk list, audit list, report) as one
+ * line of JSON (malloc'd); NULL with *ret_err (not_found, forbidden,
+ * storage) and a detail.  on_writer: inside the writer's transaction, and
+ * the records returned with sensitive fields are added to the audit log;
+ * otherwise on a reader, in a snapshot of its own.
+ */
+char	*ledger_read(struct store *, const struct dispute_request *,
+	    bool on_writer, enum proto_err *ret_err, char *ret_detail,
+	    size_t detaillen);
+/* The disputes of a summary: of [from_ms, to_ms), states at min(to, now). */
+struct ledger *ledger_summary(struct store *, const struct roster *,
+	    int64_t from_ms, int64_t to_ms, int64_t now_ms, int64_t village_id,
+	    int yellow_days);
+void	 ledger_free(struct ledger *);
+void	 ledger_summary_json(const struct ledger *, struct json *);
+size_t	 ledger_overdue_count(const struct ledger *);
+/* The deadline day and the village code of the k-th overdue dispute. */
+int32_t	 ledger_overdue_day(const struct ledger *, size_t k);
+const char *ledger_overdue_village(const struct ledger *, size_t k);
+int64_t	 ledger_overdue_reported(const struct ledger *, size_t k);
+/* Writes the members of the k-th overdue dispute's gap after its "day". */
+void	 ledger_overdue_json(const struct ledger *, size_t k, struct json *);
 
 /* summary.c */
 /* Computes the summary as one line of JSON (malloc'd, no newline); NULL with ret_err set on failure. */
@@ -817,6 +1246,19 @@ const struct json_node *json_path(const struct json_doc *,
 	    const struct json_node *obj, const char *path);
 const char *json_str(const struct json_node *);
 double	 json_num(const struct json_node *);
+/* The writer: key is NULL for an array element or the top value. */
+void	 json_raw(struct json *, const char *s, size_t n);
+void	 json_open(struct json *, const char *key, char c);
+void	 json_close(struct json *, char c);
+void	 json_string(struct json *, const char *key, const char *s);
+void	 json_int(struct json *, const char *key, int64_t v);
+void	 json_bool(struct json *, const char *key, bool v);
+void	 json_null(struct json *, const char *key);
+void	 json_hours(struct json *, const char *key, int64_t ms);
+void	 json_time(struct json *, const char *key, int64_t ms);
+void	 json_day(struct json *, const char *key, int32_t day);
+void	 json_uuid(struct json *, const char *key, const uint8_t uuid[16]);
+void	 json_verbatim(struct json *, const char *key, const char *text);
 
 /* spool.c */
 uint32_t spool_crc32(const void *buf, size_t len);

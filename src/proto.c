@@ -50,7 +50,12 @@ static const struct {
 	[PROTO_ERR_UNKNOWN_VILLAGE] = { "unknown_village",
 	    "未知村(居)或岗位 (unknown village or post)" },
 	[PROTO_ERR_UNKNOWN_WORKER] = { "unknown_worker",
-	    "未知队员 (unknown or not a patrol member)" },
+	    "未知人员或其不能担任此职 (unknown worker, or not one who may be "
+	    "named here)" },
+	[PROTO_ERR_UNKNOWN_CATEGORY] = { "unknown_category",
+	    "未知纠纷类型 (unknown dispute category)" },
+	[PROTO_ERR_BAD_TRANSITION] = { "bad_transition",
+	    "纠纷当前状态不允许此操作 (not allowed in the dispute's state)" },
 };
 
 static const struct {
@@ -81,6 +86,19 @@ static const struct {
 	{ "DUTY-ON", PROTO_CMD_DUTY_ON },
 	{ "DUTY-OFF", PROTO_CMD_DUTY_OFF },
 	{ "SUMMARY", PROTO_CMD_SUMMARY },
+	{ "DISPUTE-REPORT", PROTO_CMD_DISPUTE_REPORT },
+	{ "DISPUTE-TRIAGE", PROTO_CMD_DISPUTE_TRIAGE },
+	{ "DISPUTE-LOG", PROTO_CMD_DISPUTE_LOG },
+	{ "DISPUTE-STATUS", PROTO_CMD_DISPUTE_STATUS },
+	{ "DISPUTE-EXTEND", PROTO_CMD_DISPUTE_EXTEND },
+	{ "DISPUTE-REOPEN", PROTO_CMD_DISPUTE_REOPEN },
+	{ "RISK-ADD", PROTO_CMD_RISK_ADD },
+	{ "RISK-UPDATE", PROTO_CMD_RISK_UPDATE },
+	{ "DISPUTE-LIST", PROTO_CMD_DISPUTE_LIST },
+	{ "DISPUTE-SHOW", PROTO_CMD_DISPUTE_SHOW },
+	{ "RISK-LIST", PROTO_CMD_RISK_LIST },
+	{ "AUDIT-LIST", PROTO_CMD_AUDIT_LIST },
+	{ "REPORT", PROTO_CMD_REPORT },
 };
 
 /* Checks strict UTF-8: no overlong forms, no surrogates, <= U+10FFFF. */

@@ -18,7 +18,7 @@
 #include "pingan.h"
 
 /* 'PNGN': marks a database as ours, so a wrong file is refused. */
-#define STORE_ID_TABLES 6
+#define STORE_ID_TABLES 10
 #define STORE_ROLLUP_MAX 256	/* distinct day/worker/grid/kind per flush */
 #define STORE_APPLICATION_ID 0x504e474e
 
@@ -41,14 +41,15 @@ struct store {
 	struct store_rollup {
 		int32_t	 day;
 		int64_t	 worker_id;
-		int64_t	 grid_id;
+		int64_t	 village_id;
 		int	 kind;
 		int64_t	 n;
 	}		 rollup[STORE_ROLLUP_MAX];	/* this batch's counts */
 	int		 nrollup;
 	int64_t		 day_from_ms, day_to_ms;	/* cached day bounds */
 	int32_t		 day_cached;
-	sqlite3_stmt	*rollup_upsert;
+	sqlite3_stmt	*rollup_village;
+	sqlite3_stmt	*rollup_worker;
 	uint8_t		(*batch_ids)[16];	/* ids added by this batch */
 	size_t		 nbatch_ids;
 	size_t		 batch_ids_cap;
@@ -247,6 +248,7 @@ store_migrate(struct store *st)
  */
 static const char *const store_id_tables[STORE_ID_TABLES] = {
 	"checkin", "patrol", "patrol_end", "patrol_point", "screening", "duty",
+	"dispute", "dispute_history", "petition_risk", "petition_risk_history",
 };
 
 static const char store_ids_schema[] =
@@ -658,12 +660,17 @@ store_open(const char *path, const struct config *cfg, char *ret_err,
 	    "INSERT INTO checkin (client_id, worker_id, grid_id, kind, "
 	    "event_ms, received_ms, lat, lon, note, peer) "
 	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", true);
-	st->rollup_upsert = store_prepare(st, st->db,
-	    "INSERT INTO checkin_day (day, worker_id, grid_id, kind, n) "
-	    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, worker_id, grid_id, kind) "
+	st->rollup_village = store_prepare(st, st->db,
+	    "INSERT INTO checkin_village_day (day, village_id, kind, n) "
+	    "VALUES (?, ?, ?, ?) ON CONFLICT (day, village_id, kind) "
+	    "DO UPDATE SET n = n + excluded.n", true);
+	st->rollup_worker = store_prepare(st, st->db,
+	    "INSERT INTO checkin_worker_day (day, worker_id, n) "
+	    "VALUES (?, ?, ?) ON CONFLICT (day, worker_id) "
 	    "DO UPDATE SET n = n + excluded.n", true);
 	if (!st->begin || !st->commit || !st->rollback || !st->checkin_insert ||
-	    !st->rollup_upsert || store_rollup_check(st, cfg->timezone) != 0) {
+	    !st->rollup_village || !st->rollup_worker ||
+	    store_rollup_check(st, cfg->timezone) != 0) {
 		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
 		goto fail;
 	}
@@ -791,7 +798,7 @@ store_close(struct store *st)
 		return;
 	sqlite3_stmt	*stmts[] = { st->begin, st->commit, st->rollback,
 	    st->checkin_insert, st->ids_insert, st->ids_delete,
-	    st->ids_mark_update, st->rollup_upsert };
+	    st->ids_mark_update, st->rollup_village, st->rollup_worker };
 
 	if (st->ids && st->ids_txn && !st->reader && store_flush(st, true) != 0)
 		log_warn("store: close: id index: %s", st->errmsg);
@@ -1004,7 +1011,8 @@ store_bind_text(sqlite3_stmt *s, int i, const char *text)
 }
 
 /*
- * The per-day counts (checkin_day, 005_rollup.sql).  The writer adds each
+ * The per-day counts (checkin_village_day, checkin_worker_day,
+ * 005_rollup.sql).  The writer adds each
  * stored check-in to a small table of this batch's counts and upserts them
  * just before COMMIT: one statement per distinct day, worker, grid and
  * kind instead of one per row, in the same transaction as the rows.
@@ -1026,17 +1034,20 @@ store_day_of(struct store *st, int64_t ms)
 static int
 store_rollup_flush(struct store *st)
 {
-	sqlite3_stmt	*s = st->rollup_upsert;
+	sqlite3_stmt	*v = st->rollup_village, *w = st->rollup_worker;
 	int		 i;
 
 	for (i = 0; i < st->nrollup; i++) {
-		sqlite3_bind_int(s, 1, st->rollup[i].day);
-		sqlite3_bind_int64(s, 2, st->rollup[i].worker_id);
-		sqlite3_bind_int64(s, 3, st->rollup[i].grid_id);
-		sqlite3_bind_text(s, 4, proto_kind_name(
+		sqlite3_bind_int(v, 1, st->rollup[i].day);
+		sqlite3_bind_int64(v, 2, st->rollup[i].village_id);
+		sqlite3_bind_text(v, 3, proto_kind_name(
 		    (enum checkin_kind)st->rollup[i].kind), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 5, st->rollup[i].n);
-		if (store_step(st, s, "count check-ins") != 0)
+		sqlite3_bind_int64(v, 4, st->rollup[i].n);
+		sqlite3_bind_int(w, 1, st->rollup[i].day);
+		sqlite3_bind_int64(w, 2, st->rollup[i].worker_id);
+		sqlite3_bind_int64(w, 3, st->rollup[i].n);
+		if (store_step(st, v, "count check-ins") != 0 ||
+		    store_step(st, w, "count check-ins") != 0)
 			return -EIO;
 	}
 	st->nrollup = 0;
@@ -1054,7 +1065,7 @@ store_rollup_add(struct store *st, const struct checkin *c)
 	for (i = st->nrollup - 1; i >= 0; i--) {
 		r = &st->rollup[i];
 		if (r->day == day && r->worker_id == c->worker_id &&
-		    r->grid_id == c->grid_id && r->kind == (int)c->kind) {
+		    r->village_id == c->village_id && r->kind == (int)c->kind) {
 			r->n++;
 			return 0;
 		}
@@ -1064,11 +1075,23 @@ store_rollup_add(struct store *st, const struct checkin *c)
 	r = &st->rollup[st->nrollup++];
 	r->day = day;
 	r->worker_id = c->worker_id;
-	r->grid_id = c->grid_id;
+	r->village_id = c->village_id;
 	r->kind = (int)c->kind;
 	r->n = 1;
 	return 0;
 }
+
+/* Counts every check-in again (the same statements as 005_rollup.sql). */
+static const char store_rollup_recount[] =
+    "DELETE FROM checkin_village_day; DELETE FROM checkin_worker_day; "
+    "INSERT INTO checkin_village_day (day, village_id, kind, n) "
+    "SELECT CAST(julianday(date(c.event_ms / 1000, 'unixepoch', "
+    "'localtime')) - 2440587.5 AS INTEGER), g.village_id, c.kind, count(*) "
+    "FROM checkin c JOIN grid g ON g.id = c.grid_id GROUP BY 1, 2, 3; "
+    "INSERT INTO checkin_worker_day (day, worker_id, n) "
+    "SELECT CAST(julianday(date(event_ms / 1000, 'unixepoch', "
+    "'localtime')) - 2440587.5 AS INTEGER), worker_id, count(*) "
+    "FROM checkin GROUP BY 1, 2";
 
 /*
  * Makes sure the per-day counts were made in the configured time zone:
@@ -1098,11 +1121,7 @@ store_rollup_check(struct store *st, const char *tz)
 	if (known) {
 		log_warn("store: time zone changed from '%s' to '%s': "
 		    "recounting check-ins per day", was, tz);
-		if (store_exec(st, st->db, "DELETE FROM checkin_day; "
-		    "INSERT INTO checkin_day (day, worker_id, grid_id, kind, n) "
-		    "SELECT CAST(julianday(date(event_ms / 1000, 'unixepoch', "
-		    "'localtime')) - 2440587.5 AS INTEGER), worker_id, grid_id, "
-		    "kind, count(*) FROM checkin GROUP BY 1, 2, 3, 4") != 0)
+		if (store_exec(st, st->db, store_rollup_recount) != 0)
 			goto fail;
 	}
 	if ((s = store_prepare(st, st->db, "INSERT OR REPLACE INTO meta "
@@ -1869,6 +1888,1121 @@ store_credential_list(struct store *st, int64_t worker_id,
 	sqlite3_finalize(s);
 	return r;
 }
+/* ---- disputes ---- */
+/*
+ * The dispute ledger (docs/DISPUTES.md, sql/004_dispute.sql): its writes,
+ * in the writer's transaction, and the reads of ledger.c, on the writer
+ * (reads that add to the audit log) or on a reader.  The rules live in
+ * dispute.c; this section reads what they depend on, asks dispute_check,
+ * and applies the answer.  Every write is claimed in the id index first,
+ * then made under a savepoint, so that a refused or failed one leaves no
+ * row behind.  The history and the audit log only ever get INSERTs.
+ */
+
+/* The slots of store_id_tables of the ledger's tables. */
+#define STORE_T_DISPUTE		6
+#define STORE_T_HISTORY		7
+#define STORE_T_RISK		8
+#define STORE_T_RISK_HISTORY	9
+
+#define STORE_DISPUTE_COLUMNS						\
+	"d.id, d.client_id, d.village_id, d.category, d.source, "	\
+	"d.screening_id, d.summary, d.parties, d.contacts, d.band, "	\
+	"d.people, d.group_petition, d.cross_area, d.level, "		\
+	"d.leader_id, d.deadline, d.status, d.result, d.reporter_id, "	\
+	"d.reported_ms, d.triaged_ms, d.state_ms, d.updated_ms"
+
+/*
+ * The disputes a period [:a, :e) may count (store_dispute_period): three
+ * branches, each through an index, instead of an OR that reads them all.
+ */
+#define STORE_DISPUTE_PERIOD_SQL					\
+	"SELECT " STORE_DISPUTE_COLUMNS " FROM dispute d WHERE d.id IN ("	\
+	"SELECT id FROM dispute WHERE reported_ms >= :a "		\
+	"AND reported_ms < :e "						\
+	"UNION SELECT id FROM dispute WHERE status IN ('reported', 'open') " \
+	"AND reported_ms < :e "						\
+	"UNION SELECT id FROM dispute WHERE state_ms >= :a "		\
+	"AND reported_ms < :e) "					\
+	"AND (:v = 0 OR d.village_id = :v) ORDER BY d.reported_ms, d.id"
+
+#define STORE_DISPUTE_SESSIONS_SQL					\
+	"SELECT worker_id, count(*) FROM dispute_history "		\
+	"WHERE event_ms >= :a AND event_ms < :e AND action = 'mediation' " \
+	"GROUP BY worker_id"
+
+#define STORE_AUDIT_LIST_SQL						\
+	"SELECT at_ms, worker_id, request, record, record_id, peer "	\
+	"FROM audit_log WHERE at_ms >= :a AND at_ms < :e "		\
+	"AND (:v = 0 OR worker_id = :v) ORDER BY at_ms, id"
+
+/* Binds a day as text, or NULL for none (-1). */
+static void
+store_bind_day(sqlite3_stmt *s, int i, int32_t day)
+{
+	char	 d[11];
+
+	if (day < 0) {
+		sqlite3_bind_null(s, i);
+		return;
+	}
+	calendar_day_format(day, d);
+	sqlite3_bind_text(s, i, d, -1, SQLITE_TRANSIENT);
+}
+
+/* Reads a day column (YYYY-MM-DD), -1 when NULL or not a day. */
+static int32_t
+store_column_day(sqlite3_stmt *s, int col)
+{
+	int32_t	 day;
+
+	if (sqlite3_column_type(s, col) == SQLITE_NULL ||
+	    calendar_day_parse((const char *)sqlite3_column_text(s, col),
+	    &day) != 0)
+		return -1;
+	return day;
+}
+
+/* Binds an id of a row, or NULL for none (0). */
+static void
+store_bind_id(sqlite3_stmt *s, int i, int64_t id)
+{
+	if (id)
+		sqlite3_bind_int64(s, i, id);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Reads a row of STORE_DISPUTE_COLUMNS; -EIO if an enum is unknown. */
+static int
+store_dispute_row(struct store *st, sqlite3_stmt *s, struct dispute_row *d)
+{
+	const char	*t;
+	int		 rc = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->id = sqlite3_column_int64(s, 0);
+	(void)store_column_uuid(s, 1, d->uuid);
+	d->village_id = sqlite3_column_int64(s, 2);
+	d->category = (const char *)sqlite3_column_text(s, 3);
+	if (dispute_source_parse((const char *)sqlite3_column_text(s, 4),
+	    &d->source) != 0)
+		rc = -EIO;
+	d->has_screening = store_column_uuid(s, 5, d->screening);
+	d->summary = (const char *)sqlite3_column_text(s, 6);
+	d->parties = (const char *)sqlite3_column_text(s, 7);
+	d->contacts = (const char *)sqlite3_column_text(s, 8);
+	d->band = DISPUTE_BAND_NONE;
+	if ((t = (const char *)sqlite3_column_text(s, 9)) != NULL &&
+	    dispute_band_parse(t, &d->band) != 0)
+		rc = -EIO;
+	d->people = sqlite3_column_type(s, 10) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(s, 10);
+	d->group_petition = sqlite3_column_int(s, 11) != 0;
+	d->cross_area = sqlite3_column_int(s, 12) != 0;
+	d->level = DISPUTE_LEVEL_NONE;
+	if ((t = (const char *)sqlite3_column_text(s, 13)) != NULL &&
+	    dispute_level_parse(t, &d->level) != 0)
+		rc = -EIO;
+	d->leader_id = sqlite3_column_int64(s, 14);
+	d->deadline = store_column_day(s, 15);
+	if (dispute_status_parse((const char *)sqlite3_column_text(s, 16),
+	    &d->status) != 0)
+		rc = -EIO;
+	d->result = (const char *)sqlite3_column_text(s, 17);
+	d->reporter_id = sqlite3_column_int64(s, 18);
+	d->reported_ms = sqlite3_column_int64(s, 19);
+	d->triaged_ms = sqlite3_column_type(s, 20) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(s, 20);
+	d->state_ms = sqlite3_column_int64(s, 21);
+	d->updated_ms = sqlite3_column_int64(s, 22);
+	if (rc != 0)
+		snprintf(st->errmsg, sizeof(st->errmsg), "dispute %lld: an "
+		    "unknown value in the database", (long long)d->id);
+	return rc;
+}
+
+/*
+ * Steps a statement of dispute rows to its end, calling cb per row, and
+ * finalizes it: cb's first non-zero result, -EIO on a database error.
+ */
+static int
+store_dispute_rows(struct store *st, sqlite3_stmt *s, const char *what,
+    int (*cb)(void *, const struct dispute_row *), void *arg)
+{
+	struct dispute_row	 d;
+	int			 rc, r = 0;
+
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((r = store_dispute_row(st, s, &d)) == 0)
+			r = cb(arg, &d);
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, what);
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Opens a savepoint (name: a constant of the caller's). */
+int
+store_savepoint(struct store *st, const char *name)
+{
+	char	 sql[64];
+
+	snprintf(sql, sizeof(sql), "SAVEPOINT %s", name);
+	return store_exec(st, st->db, sql);
+}
+
+/* Keeps what was done since a savepoint. */
+int
+store_savepoint_release(struct store *st, const char *name)
+{
+	char	 sql[64];
+
+	snprintf(sql, sizeof(sql), "RELEASE %s", name);
+	return store_exec(st, st->db, sql);
+}
+
+/* Undoes what was done since a savepoint, if the transaction still runs. */
+void
+store_savepoint_rollback(struct store *st, const char *name)
+{
+	char	 sql[96], saved[sizeof(st->errmsg)];
+
+	if (!store_in_transaction(st))
+		return;
+	memcpy(saved, st->errmsg, sizeof(saved));
+	snprintf(sql, sizeof(sql), "ROLLBACK TO %s; RELEASE %s", name, name);
+	(void)store_exec(st, st->db, sql);
+	memcpy(st->errmsg, saved, sizeof(saved));
+}
+
+/*
+ * Reads the state of a dispute by its client id, as dispute_check judges
+ * it: its status, level and deadline at at_ms (a late log entry is judged
+ * as of its own time; INT64_MAX: now), who handled it then, and its times.
+ * Returns 0, 1 when there is no such dispute, or -EIO.
+ */
+static int
+store_dispute_state(struct store *st, const uint8_t uuid[16], int64_t at_ms,
+    struct dispute_state *ret)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+	bool		 leader;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((s = store_prepare(st, st->db, "SELECT id, status, level, "
+	    "deadline, village_id, reported_ms, state_ms FROM dispute "
+	    "WHERE client_id = ?", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_blob(s, 1, uuid, 16, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		if (rc != SQLITE_DONE)
+			store_seterr(st, st->db, "find dispute");
+		sqlite3_finalize(s);
+		return rc == SQLITE_DONE ? 1 : -EIO;
+	}
+	ret->id = sqlite3_column_int64(s, 0);
+	rc = dispute_status_parse((const char *)sqlite3_column_text(s, 1),
+	    &ret->status);
+	ret->level = DISPUTE_LEVEL_NONE;
+	if (sqlite3_column_type(s, 2) != SQLITE_NULL)
+		rc |= dispute_level_parse((const char *)
+		    sqlite3_column_text(s, 2), &ret->level);
+	ret->deadline = store_column_day(s, 3);
+	ret->village_id = sqlite3_column_int64(s, 4);
+	ret->reported_ms = sqlite3_column_int64(s, 5);
+	ret->state_ms = sqlite3_column_int64(s, 6);
+	sqlite3_finalize(s);
+	if (rc != 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "dispute %lld: an "
+		    "unknown value in the database", (long long)ret->id);
+		return -EIO;
+	}
+	if (at_ms < ret->state_ms) {
+		/* the state at at_ms: the last change of state until then */
+		if ((s = store_prepare(st, st->db, "SELECT status, level, "
+		    "deadline FROM dispute_history WHERE dispute_id = ? "
+		    "AND status IS NOT NULL AND event_ms <= ? "
+		    "ORDER BY event_ms DESC, id DESC LIMIT 1", false)) == NULL)
+			return -EIO;
+		sqlite3_bind_int64(s, 1, ret->id);
+		sqlite3_bind_int64(s, 2, at_ms);
+		ret->status = DISPUTE_REPORTED;
+		ret->level = DISPUTE_LEVEL_NONE;
+		ret->deadline = -1;
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			(void)dispute_status_parse((const char *)
+			    sqlite3_column_text(s, 0), &ret->status);
+			if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+				(void)dispute_level_parse((const char *)
+				    sqlite3_column_text(s, 1), &ret->level);
+			ret->deadline = store_column_day(s, 2);
+		} else if (rc != SQLITE_DONE) {
+			store_seterr(st, st->db, "dispute state");
+			sqlite3_finalize(s);
+			return -EIO;
+		}
+		sqlite3_finalize(s);
+	}
+	if ((s = store_prepare(st, st->db, "SELECT a.worker_id, "
+	    "a.role = 'leader', w.code FROM dispute_assignment a "
+	    "JOIN worker w ON w.id = a.worker_id WHERE a.dispute_id = ? "
+	    "AND a.from_ms <= ? AND (a.until_ms IS NULL OR a.until_ms > ?) "
+	    "ORDER BY a.id", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, ret->id);
+	sqlite3_bind_int64(s, 2, at_ms);
+	sqlite3_bind_int64(s, 3, at_ms);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		leader = sqlite3_column_int(s, 1) != 0;
+		if (leader) {
+			ret->leader_id = sqlite3_column_int64(s, 0);
+			store_column_copy(s, 2, ret->leader_code,
+			    sizeof(ret->leader_code));
+		} else if (ret->nhandlers < DISPUTE_HANDLERS_MAX) {
+			ret->handlers[ret->nhandlers] =
+			    sqlite3_column_int64(s, 0);
+			store_column_copy(s, 2,
+			    ret->handler_codes[ret->nhandlers],
+			    sizeof(ret->handler_codes[0]));
+			ret->nhandlers++;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "dispute assignments");
+		sqlite3_finalize(s);
+		return -EIO;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+/*
+ * Appends one entry to a dispute's history: the request's id, who, when,
+ * the verb, the changes (JSON), the note, and the state after it (status
+ * < 0 for a log entry).
+ */
+static int
+store_dispute_history_add(struct store *st, const struct dispute_request *r,
+    int64_t dispute_id, const char *verb, const char *changes, int status,
+    enum dispute_level level, int32_t deadline, int64_t *ret_rowid)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, "INSERT INTO dispute_history "
+	    "(client_id, dispute_id, worker_id, verb, action, event_ms, "
+	    "received_ms, changes, note, status, level, deadline, peer) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, dispute_id);
+	sqlite3_bind_int64(s, 3, r->worker_id);
+	sqlite3_bind_text(s, 4, verb, -1, SQLITE_STATIC);
+	store_bind_text(s, 5, status < 0 ? dispute_action_name(r->action) :
+	    NULL);
+	sqlite3_bind_int64(s, 6, r->event_ms);
+	sqlite3_bind_int64(s, 7, r->received_ms);
+	sqlite3_bind_text(s, 8, changes, -1, SQLITE_STATIC);
+	store_bind_text(s, 9, r->note);
+	store_bind_text(s, 10, status < 0 ? NULL :
+	    dispute_status_name((enum dispute_status)status));
+	store_bind_text(s, 11, status < 0 ? NULL : dispute_level_name(level));
+	store_bind_day(s, 12, status < 0 ? -1 : deadline);
+	sqlite3_bind_text(s, 13, r->peer, -1, SQLITE_STATIC);
+	if (store_run(st, s, "insert dispute history") != 0)
+		return -EIO;
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+/* DISPUTE-REPORT: a new dispute, and the first entry of its history. */
+static enum store_result
+store_dispute_report(struct store *st, const struct dispute_request *r,
+    int64_t *ret_rowid, int64_t *ret_history)
+{
+	sqlite3_stmt	*s;
+	char		*changes;
+	int		 rc;
+
+	if ((s = store_prepare(st, st->db, "INSERT INTO dispute (client_id, "
+	    "village_id, category, source, screening_id, summary, parties, "
+	    "contacts, band, people, group_petition, cross_area, status, "
+	    "reporter_id, reported_ms, received_ms, state_ms, updated_ms, "
+	    "peer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+	    "'reported', ?13, ?14, ?15, ?14, ?15, ?16)", false)) == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, r->village_id);
+	sqlite3_bind_text(s, 3, r->category, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, dispute_source_name(r->source), -1,
+	    SQLITE_STATIC);
+	if (r->has_screening)
+		sqlite3_bind_blob(s, 5, r->screening, 16, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
+	sqlite3_bind_text(s, 6, r->summary, -1, SQLITE_STATIC);
+	store_bind_text(s, 7, r->parties);
+	store_bind_text(s, 8, r->contacts);
+	store_bind_text(s, 9, dispute_band_name(r->band));
+	if (r->people >= 0)
+		sqlite3_bind_int64(s, 10, r->people);
+	else
+		sqlite3_bind_null(s, 10);
+	sqlite3_bind_int(s, 11, r->group_petition);
+	sqlite3_bind_int(s, 12, r->cross_area);
+	sqlite3_bind_int64(s, 13, r->worker_id);
+	sqlite3_bind_int64(s, 14, r->event_ms);
+	sqlite3_bind_int64(s, 15, r->received_ms);
+	sqlite3_bind_text(s, 16, r->peer, -1, SQLITE_STATIC);
+	if (store_run(st, s, "insert dispute") != 0)
+		return STORE_FAILED;
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	if ((changes = dispute_changes_json(r, NULL, DISPUTE_REPORTED)) ==
+	    NULL) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "out of memory");
+		return STORE_FAILED;
+	}
+	rc = store_dispute_history_add(st, r, *ret_rowid, "report", changes,
+	    DISPUTE_REPORTED, DISPUTE_LEVEL_NONE, -1, ret_history);
+	free(changes);
+	return rc == 0 ? STORE_STORED : STORE_FAILED;
+}
+
+/* Ends the current assignments of a dispute and names the new ones. */
+static int
+store_dispute_assign(struct store *st, const struct dispute_request *r,
+    int64_t dispute_id)
+{
+	sqlite3_stmt	*s;
+	int		 i, rc = 0;
+
+	if ((s = store_prepare(st, st->db, "UPDATE dispute_assignment "
+	    "SET until_ms = ? WHERE dispute_id = ? AND until_ms IS NULL",
+	    false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, r->event_ms);
+	sqlite3_bind_int64(s, 2, dispute_id);
+	if (store_run(st, s, "end assignments") != 0)
+		return -EIO;
+	if ((s = store_prepare(st, st->db, "INSERT INTO dispute_assignment "
+	    "(dispute_id, worker_id, role, from_ms) VALUES (?, ?, ?, ?)",
+	    false)) == NULL)
+		return -EIO;
+	for (i = -1; i < r->nhandlers && rc == 0; i++) {
+		if (i < 0 && r->leader_id == 0)
+			continue;
+		sqlite3_bind_int64(s, 1, dispute_id);
+		sqlite3_bind_int64(s, 2, i < 0 ? r->leader_id : r->handlers[i]);
+		sqlite3_bind_text(s, 3, i < 0 ? "leader" : "handler", -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, r->event_ms);
+		rc = store_step(st, s, "insert assignment");
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/*
+ * A change of a dispute (triage, log, status, extend, reopen): judged by
+ * dispute_check against the dispute's state, then applied to its row and
+ * appended to its history.
+ */
+static enum store_result
+store_dispute_change(struct store *st, const struct dispute_request *r,
+    enum proto_err *ret_err, char *detail, size_t detaillen,
+    const char **ret_done, int64_t *ret_history)
+{
+	struct dispute_state	 b;
+	enum dispute_status	 next = DISPUTE_OPEN;
+	enum dispute_level	 level;
+	sqlite3_stmt		*s;
+	const char		*why = NULL, *verb;
+	char			*changes;
+	int32_t			 deadline;
+	bool			 reassign;
+	int			 rc;
+
+	rc = store_dispute_state(st, r->ref, r->verb == DISPUTE_VERB_LOG ?
+	    r->event_ms : INT64_MAX, &b);
+	if (rc < 0)
+		return STORE_FAILED;
+	if (rc == 1) {
+		*ret_err = PROTO_ERR_NOT_FOUND;
+		proto_uuid_format(r->ref, detail);	/* 37 <= detaillen */
+		return STORE_REFUSED;
+	}
+	if ((rc = dispute_check(r, &b, &next, &why)) != 0) {
+		*ret_err = (enum proto_err)-rc;
+		snprintf(detail, detaillen, "%s", why);
+		return STORE_REFUSED;
+	}
+	reassign = r->verb == DISPUTE_VERB_TRIAGE &&
+	    b.status != DISPUTE_REPORTED;
+	level = r->verb == DISPUTE_VERB_TRIAGE ? r->level : b.level;
+	deadline = r->deadline >= 0 ? r->deadline : b.deadline;
+	if ((changes = dispute_changes_json(r, &b, next)) == NULL) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "out of memory");
+		return STORE_FAILED;
+	}
+	switch (r->verb) {
+	case DISPUTE_VERB_TRIAGE:
+		verb = reassign ? "reassign" : "triage";
+		if (store_dispute_assign(st, r, b.id) != 0)
+			goto fail;
+		s = store_prepare(st, st->db, "UPDATE dispute SET level = ?1, "
+		    "leader_id = ?2, deadline = ?3, status = 'open', "
+		    "triaged_ms = coalesce(triaged_ms, ?4), state_ms = ?4, "
+		    "updated_ms = ?5 WHERE id = ?6", false);
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_text(s, 1, dispute_level_name(level), -1,
+		    SQLITE_STATIC);
+		store_bind_id(s, 2, r->leader_id);
+		break;
+	case DISPUTE_VERB_LOG:
+		verb = "log";
+		s = store_prepare(st, st->db, "UPDATE dispute SET "
+		    "updated_ms = ?5 WHERE id = ?6", false);
+		break;
+	case DISPUTE_VERB_STATUS:
+		verb = "status";
+		s = store_prepare(st, st->db, "UPDATE dispute SET status = ?1, "
+		    "result = ?2, state_ms = ?4, updated_ms = ?5 WHERE id = ?6",
+		    false);
+		if (s == NULL)
+			goto fail;
+		sqlite3_bind_text(s, 1, dispute_status_name(next), -1,
+		    SQLITE_STATIC);
+		store_bind_text(s, 2, r->note);
+		break;
+	case DISPUTE_VERB_EXTEND:
+	case DISPUTE_VERB_REOPEN:
+		verb = r->verb == DISPUTE_VERB_EXTEND ? "extend" : "reopen";
+		s = store_prepare(st, st->db, "UPDATE dispute SET "
+		    "status = 'open', result = NULL, deadline = ?3, "
+		    "state_ms = ?4, updated_ms = ?5 WHERE id = ?6", false);
+		break;
+	default:
+		snprintf(st->errmsg, sizeof(st->errmsg), "not a change");
+		goto fail;
+	}
+	if (s == NULL)
+		goto fail;
+	if (sqlite3_bind_parameter_index(s, "?3") > 0)
+		store_bind_day(s, 3, deadline);
+	if (sqlite3_bind_parameter_index(s, "?4") > 0)
+		sqlite3_bind_int64(s, 4, r->event_ms);
+	sqlite3_bind_int64(s, 5, r->received_ms);
+	sqlite3_bind_int64(s, 6, b.id);
+	if (store_run(st, s, "update dispute") != 0 ||
+	    store_dispute_history_add(st, r, b.id, verb, changes,
+	    r->verb == DISPUTE_VERB_LOG ? -1 : (int)next, level, deadline,
+	    ret_history) != 0)
+		goto fail;
+	free(changes);
+	*ret_done = dispute_done(r, reassign);
+	return STORE_STORED;
+fail:
+	free(changes);
+	return STORE_FAILED;
+}
+
+/* Appends one entry to the history of the petition-risk register. */
+static int
+store_risk_history_add(struct store *st, const struct dispute_request *r,
+    int64_t risk_id, enum risk_status status, int64_t *ret_rowid)
+{
+	sqlite3_stmt	*s;
+	char		*changes;
+	int		 rc;
+
+	if ((changes = dispute_changes_json(r, NULL, DISPUTE_OPEN)) == NULL) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "out of memory");
+		return -ENOMEM;
+	}
+	if ((s = store_prepare(st, st->db, "INSERT INTO petition_risk_history "
+	    "(client_id, risk_id, worker_id, verb, event_ms, received_ms, "
+	    "changes, note, status, peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
+	    "?)", false)) == NULL) {
+		free(changes);
+		return -EIO;
+	}
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, risk_id);
+	sqlite3_bind_int64(s, 3, r->worker_id);
+	sqlite3_bind_text(s, 4, r->verb == DISPUTE_VERB_RISK_ADD ? "add" :
+	    "update", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, r->event_ms);
+	sqlite3_bind_int64(s, 6, r->received_ms);
+	sqlite3_bind_text(s, 7, changes, -1, SQLITE_STATIC);
+	store_bind_text(s, 8, r->note);
+	sqlite3_bind_text(s, 9, risk_status_name(status), -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 10, r->peer, -1, SQLITE_STATIC);
+	rc = store_run(st, s, "insert risk history");
+	free(changes);
+	if (rc == 0)
+		*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	return rc;
+}
+
+/* RISK-ADD: an entry of the register, linked to a dispute if one is named. */
+static enum store_result
+store_risk_add(struct store *st, const struct dispute_request *r,
+    enum proto_err *ret_err, char *detail, int64_t *ret_rowid,
+    int64_t *ret_history)
+{
+	struct dispute_state	 d;
+	sqlite3_stmt		*s;
+	enum risk_status	 status = r->has_risk_status ? r->risk_status :
+				    RISK_WATCH;
+	int			 rc;
+
+	memset(&d, 0, sizeof(d));
+	if (r->has_ref) {
+		if ((rc = store_dispute_state(st, r->ref, INT64_MAX, &d)) < 0)
+			return STORE_FAILED;
+		if (rc == 1) {
+			*ret_err = PROTO_ERR_NOT_FOUND;
+			proto_uuid_format(r->ref, detail);
+			return STORE_REFUSED;
+		}
+	}
+	if ((s = store_prepare(st, st->db, "INSERT INTO petition_risk "
+	    "(client_id, person, reason, cadre_id, village_id, dispute_id, "
+	    "status, worker_id, event_ms, received_ms, state_ms, updated_ms, "
+	    "peer) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?9, ?10, "
+	    "?11)", false)) == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_blob(s, 1, r->uuid, 16, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, r->person, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, r->cadre_id);
+	store_bind_id(s, 5, r->village_id);
+	store_bind_id(s, 6, d.id);
+	sqlite3_bind_text(s, 7, risk_status_name(status), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 8, r->worker_id);
+	sqlite3_bind_int64(s, 9, r->event_ms);
+	sqlite3_bind_int64(s, 10, r->received_ms);
+	sqlite3_bind_text(s, 11, r->peer, -1, SQLITE_STATIC);
+	if (store_run(st, s, "insert risk") != 0)
+		return STORE_FAILED;
+	*ret_rowid = sqlite3_last_insert_rowid(st->db);
+	return store_risk_history_add(st, r, *ret_rowid, status,
+	    ret_history) == 0 ? STORE_STORED : STORE_FAILED;
+}
+
+/*
+ * RISK-UPDATE: a new status, cadre or reason for an entry of the register;
+ * supervisors and admins for any entry, others for their own.
+ */
+static enum store_result
+store_risk_update(struct store *st, const struct dispute_request *r,
+    enum proto_err *ret_err, char *detail, size_t detaillen,
+    int64_t *ret_history)
+{
+	sqlite3_stmt		*s;
+	enum risk_status	 status = RISK_WATCH;
+	int64_t			 id, cadre, state_ms;
+	int			 rc;
+
+	if ((s = store_prepare(st, st->db, "SELECT id, cadre_id, status, "
+	    "state_ms FROM petition_risk WHERE client_id = ?", false)) == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_blob(s, 1, r->ref, 16, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		if (rc != SQLITE_DONE) {
+			store_seterr(st, st->db, "find risk");
+			return STORE_FAILED;
+		}
+		*ret_err = PROTO_ERR_NOT_FOUND;
+		proto_uuid_format(r->ref, detail);
+		return STORE_REFUSED;
+	}
+	id = sqlite3_column_int64(s, 0);
+	cadre = sqlite3_column_int64(s, 1);
+	(void)risk_status_parse((const char *)sqlite3_column_text(s, 2),
+	    &status);
+	state_ms = sqlite3_column_int64(s, 3);
+	sqlite3_finalize(s);
+	if (r->role != WORKER_ROLE_SUPERVISOR && r->role != WORKER_ROLE_ADMIN &&
+	    cadre != r->worker_id) {
+		*ret_err = PROTO_ERR_FORBIDDEN;
+		snprintf(detail, detaillen, "not the cadre of this entry");
+		return STORE_REFUSED;
+	}
+	if (r->event_ms < state_ms) {
+		*ret_err = PROTO_ERR_BAD_TIME;
+		snprintf(detail, detaillen, "before the entry's last change");
+		return STORE_REFUSED;
+	}
+	if (r->has_risk_status)
+		status = r->risk_status;
+	if ((s = store_prepare(st, st->db, "UPDATE petition_risk SET "
+	    "status = ?1, cadre_id = coalesce(?2, cadre_id), "
+	    "reason = coalesce(?3, reason), state_ms = ?4, updated_ms = ?5 "
+	    "WHERE id = ?6", false)) == NULL)
+		return STORE_FAILED;
+	sqlite3_bind_text(s, 1, risk_status_name(status), -1, SQLITE_STATIC);
+	store_bind_id(s, 2, r->cadre_id);
+	store_bind_text(s, 3, r->reason);
+	sqlite3_bind_int64(s, 4, r->event_ms);
+	sqlite3_bind_int64(s, 5, r->received_ms);
+	sqlite3_bind_int64(s, 6, id);
+	if (store_run(st, s, "update risk") != 0 ||
+	    store_risk_history_add(st, r, id, status, ret_history) != 0)
+		return STORE_FAILED;
+	return STORE_STORED;
+}
+
+/*
+ * Carries out one write of the ledger in the current transaction.  Its id
+ * is claimed first (a duplicate stores nothing); the write is made under a
+ * savepoint, so a refused or failed one leaves nothing, and the
+ * transaction intact.
+ */
+enum store_result
+store_dispute_write(struct store *st, const struct dispute_request *r,
+    enum proto_err *ret_err, char *detail, size_t detaillen,
+    const char **ret_done)
+{
+	enum store_result	 res = STORE_FAILED;
+	int64_t			 rowid = 0, history = 0;
+	int			 table = STORE_T_HISTORY, htable = -1;
+
+	*ret_done = dispute_done(r, false);
+	if ((res = store_ids_claim(st, r->uuid)) != STORE_STORED)
+		return res;
+	if (store_savepoint(st, "dispute") != 0) {
+		store_ids_unclaim(st, r->uuid);
+		return STORE_FAILED;
+	}
+	switch (r->verb) {
+	case DISPUTE_VERB_REPORT:
+		res = store_dispute_report(st, r, &rowid, &history);
+		table = STORE_T_DISPUTE;
+		htable = STORE_T_HISTORY;
+		break;
+	case DISPUTE_VERB_TRIAGE:
+	case DISPUTE_VERB_LOG:
+	case DISPUTE_VERB_STATUS:
+	case DISPUTE_VERB_EXTEND:
+	case DISPUTE_VERB_REOPEN:
+		res = store_dispute_change(st, r, ret_err, detail, detaillen,
+		    ret_done, &rowid);
+		break;
+	case DISPUTE_VERB_RISK_ADD:
+		res = store_risk_add(st, r, ret_err, detail, &rowid, &history);
+		table = STORE_T_RISK;
+		htable = STORE_T_RISK_HISTORY;
+		break;
+	case DISPUTE_VERB_RISK_UPDATE:
+		res = store_risk_update(st, r, ret_err, detail, detaillen,
+		    &rowid);
+		table = STORE_T_RISK_HISTORY;
+		break;
+	default:
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s is not a write",
+		    dispute_verb_name(r->verb));
+		break;
+	}
+	if (res == STORE_STORED) {
+		if (store_savepoint_release(st, "dispute") == 0) {
+			if (store_ids_keep(st, table, rowid, r->uuid) != 0)
+				return STORE_FAILED;
+			/* its first history row has the same id: mark it too */
+			if (htable >= 0) {
+				st->batch_marks[htable].rowid = history;
+				memcpy(st->batch_marks[htable].uuid, r->uuid,
+				    16);
+			}
+			return STORE_STORED;
+		}
+		res = STORE_FAILED;
+	}
+	store_savepoint_rollback(st, "dispute");
+	store_ids_unclaim(st, r->uuid);
+	return res;
+}
+
+/* Calls cb with the dispute of a client id, if there is one. */
+int
+store_dispute_find(struct store *st, const uint8_t uuid[16],
+    int (*cb)(void *, const struct dispute_row *), void *arg)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, "SELECT " STORE_DISPUTE_COLUMNS
+	    " FROM dispute d WHERE d.client_id = ?", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_blob(s, 1, uuid, 16, SQLITE_STATIC);
+	return store_dispute_rows(st, s, "find dispute", cb, arg);
+}
+
+/*
+ * Calls cb for each dispute whose status is in status_mask, of a village
+ * (0: every one), reported in [from_ms, to_ms), oldest first.
+ */
+int
+store_dispute_list(struct store *st, unsigned status_mask, int64_t village_id,
+    int64_t from_ms, int64_t to_ms,
+    int (*cb)(void *, const struct dispute_row *), void *arg)
+{
+	sqlite3_stmt	*s;
+	char		 sql[1024], in[128];
+	size_t		 n = 0;
+	int		 i;
+
+	in[0] = '\0';
+	for (i = 0; i < DISPUTE_STATUS__COUNT; i++)
+		if (status_mask & (1u << i))
+			n += (size_t)snprintf(in + n, sizeof(in) - n, "%s'%s'",
+			    n ? ", " : "",
+			    dispute_status_name((enum dispute_status)i));
+	snprintf(sql, sizeof(sql), "SELECT " STORE_DISPUTE_COLUMNS
+	    " FROM dispute d WHERE %s%s%s (?1 = 0 OR d.village_id = ?1) "
+	    "AND d.reported_ms >= ?2 AND d.reported_ms < ?3 "
+	    "ORDER BY d.reported_ms, d.id", n ? "d.status IN (" : "", in,
+	    n ? ") AND" : "");
+	if ((s = store_prepare(st, st->db, sql, false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, village_id);
+	sqlite3_bind_int64(s, 2, from_ms);
+	sqlite3_bind_int64(s, 3, to_ms);
+	return store_dispute_rows(st, s, "list disputes", cb, arg);
+}
+
+/* Binds the named parameters :a, :e and :v of a ledger query. */
+static void
+store_dispute_bind(sqlite3_stmt *s, int64_t a, int64_t e, int64_t v)
+{
+	int	 i;
+
+	if ((i = sqlite3_bind_parameter_index(s, ":a")) > 0)
+		sqlite3_bind_int64(s, i, a);
+	if ((i = sqlite3_bind_parameter_index(s, ":e")) > 0)
+		sqlite3_bind_int64(s, i, e);
+	if ((i = sqlite3_bind_parameter_index(s, ":v")) > 0)
+		sqlite3_bind_int64(s, i, v);
+}
+
+/*
+ * Calls cb for each dispute a period [from_ms, to_ms) may count (of a
+ * village, 0: all): reported in it, or reported before its end and either
+ * not ended now or changed since its start.  Any other was ended before
+ * the period began and stayed so: it counts in none of its figures.
+ */
+int
+store_dispute_period(struct store *st, int64_t from_ms, int64_t to_ms,
+    int64_t village_id, int (*cb)(void *, const struct dispute_row *),
+    void *arg)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, STORE_DISPUTE_PERIOD_SQL, false)) ==
+	    NULL)
+		return -EIO;
+	store_dispute_bind(s, from_ms, to_ms, village_id);
+	return store_dispute_rows(st, s, "disputes of a period", cb, arg);
+}
+
+/* Calls cb for each history entry of a dispute (or each change of state). */
+int
+store_dispute_history(struct store *st, int64_t dispute_id, bool states_only,
+    int (*cb)(void *, const struct dispute_history_row *), void *arg)
+{
+	struct dispute_history_row	 h;
+	sqlite3_stmt			*s;
+	enum dispute_status		 status;
+	enum dispute_action		 action;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, states_only ?
+	    "SELECT client_id, worker_id, verb, action, event_ms, received_ms, "
+	    "changes, note, status, level, deadline FROM dispute_history "
+	    "WHERE dispute_id = ? AND status IS NOT NULL "
+	    "ORDER BY event_ms, id" :
+	    "SELECT client_id, worker_id, verb, action, event_ms, received_ms, "
+	    "changes, note, status, level, deadline FROM dispute_history "
+	    "WHERE dispute_id = ? ORDER BY event_ms, id", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, dispute_id);
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&h, 0, sizeof(h));
+		h.dispute_id = dispute_id;
+		(void)store_column_uuid(s, 0, h.uuid);
+		h.worker_id = sqlite3_column_int64(s, 1);
+		h.verb = (const char *)sqlite3_column_text(s, 2);
+		h.action = -1;
+		if (sqlite3_column_type(s, 3) != SQLITE_NULL &&
+		    dispute_action_parse((const char *)sqlite3_column_text(s,
+		    3), &action) == 0)
+			h.action = (int)action;
+		h.event_ms = sqlite3_column_int64(s, 4);
+		h.received_ms = sqlite3_column_int64(s, 5);
+		h.changes = (const char *)sqlite3_column_text(s, 6);
+		h.note = (const char *)sqlite3_column_text(s, 7);
+		h.status = -1;
+		if (sqlite3_column_type(s, 8) != SQLITE_NULL &&
+		    dispute_status_parse((const char *)sqlite3_column_text(s,
+		    8), &status) == 0)
+			h.status = (int)status;
+		h.level = DISPUTE_LEVEL_NONE;
+		if (sqlite3_column_type(s, 9) != SQLITE_NULL)
+			(void)dispute_level_parse((const char *)
+			    sqlite3_column_text(s, 9), &h.level);
+		h.deadline = store_column_day(s, 10);
+		r = cb(arg, &h);
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "dispute history");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Calls cb for each assignment of a dispute, in the order made. */
+int
+store_dispute_assignments(struct store *st, int64_t dispute_id,
+    int (*cb)(void *, int64_t, bool, int64_t, int64_t), void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, "SELECT worker_id, "
+	    "role = 'leader', from_ms, coalesce(until_ms, -1) "
+	    "FROM dispute_assignment WHERE dispute_id = ? ORDER BY id",
+	    false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, dispute_id);
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int(s, 1) != 0, sqlite3_column_int64(s, 2),
+		    sqlite3_column_int64(s, 3));
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "dispute assignments");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Calls cb with each dispute a worker is now assigned to (once each). */
+int
+store_dispute_assigned(struct store *st, int64_t worker_id,
+    int (*cb)(void *, int64_t), void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, "SELECT DISTINCT dispute_id "
+	    "FROM dispute_assignment WHERE worker_id = ? AND until_ms IS NULL",
+	    false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, worker_id);
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0));
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "assigned disputes");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Calls cb with each worker's mediation sessions dated in [from, to). */
+int
+store_dispute_sessions(struct store *st, int64_t from_ms, int64_t to_ms,
+    int (*cb)(void *, int64_t, int64_t), void *arg)
+{
+	sqlite3_stmt	*s;
+	int		 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, STORE_DISPUTE_SESSIONS_SQL,
+	    false)) == NULL)
+		return -EIO;
+	store_dispute_bind(s, from_ms, to_ms, 0);
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1));
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "mediation sessions");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Calls cb for each entry of the petition-risk register. */
+int
+store_risk_list(struct store *st, int (*cb)(void *, const struct risk_row *),
+    void *arg)
+{
+	struct risk_row	 k;
+	sqlite3_stmt	*s;
+	int		 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, "SELECT r.id, r.client_id, "
+	    "r.person, r.reason, r.cadre_id, coalesce(r.village_id, 0), "
+	    "d.client_id, r.status, r.worker_id, r.event_ms, r.updated_ms "
+	    "FROM petition_risk r LEFT JOIN dispute d ON d.id = r.dispute_id "
+	    "LEFT JOIN village v ON v.id = r.village_id "
+	    "ORDER BY v.code IS NOT NULL, v.code, r.event_ms, r.id",
+	    false)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&k, 0, sizeof(k));
+		k.id = sqlite3_column_int64(s, 0);
+		(void)store_column_uuid(s, 1, k.uuid);
+		k.person = (const char *)sqlite3_column_text(s, 2);
+		k.reason = (const char *)sqlite3_column_text(s, 3);
+		k.cadre_id = sqlite3_column_int64(s, 4);
+		k.village_id = sqlite3_column_int64(s, 5);
+		k.has_dispute = store_column_uuid(s, 6, k.dispute);
+		(void)risk_status_parse((const char *)sqlite3_column_text(s,
+		    7), &k.status);
+		k.worker_id = sqlite3_column_int64(s, 8);
+		k.event_ms = sqlite3_column_int64(s, 9);
+		k.updated_ms = sqlite3_column_int64(s, 10);
+		r = cb(arg, &k);
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "risk register");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/*
+ * Calls cb for each entry of the register's history dated before to_ms, in
+ * order per entry: the status after it, and whether it added the entry.
+ */
+int
+store_risk_states(struct store *st, int64_t to_ms,
+    int (*cb)(void *, int64_t, int64_t, enum risk_status, bool), void *arg)
+{
+	sqlite3_stmt		*s;
+	enum risk_status	 status;
+	int			 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, "SELECT risk_id, event_ms, status, "
+	    "verb = 'add' FROM petition_risk_history WHERE event_ms < ? "
+	    "ORDER BY risk_id, event_ms, id", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, to_ms);
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		status = RISK_WATCH;
+		(void)risk_status_parse((const char *)sqlite3_column_text(s,
+		    2), &status);
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1), status,
+		    sqlite3_column_int(s, 3) != 0);
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "risk history");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/* Appends a read of a sensitive record to the audit log. */
+int
+store_audit_add(struct store *st, int64_t at_ms, int64_t worker_id,
+    const char *request, const char *record, const uint8_t uuid[16],
+    const char *peer)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, "INSERT INTO audit_log (at_ms, "
+	    "worker_id, request, record, record_id, peer) "
+	    "VALUES (?, ?, ?, ?, ?, ?)", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, at_ms);
+	sqlite3_bind_int64(s, 2, worker_id);
+	sqlite3_bind_text(s, 3, request, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, record, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 5, uuid, 16, SQLITE_STATIC);
+	store_bind_text(s, 6, peer);
+	return store_run(st, s, "insert audit log");
+}
+
+/* Calls cb for each entry of the audit log of [from_ms, to_ms). */
+int
+store_audit_list(struct store *st, int64_t from_ms, int64_t to_ms,
+    int64_t worker_id, int (*cb)(void *, int64_t, int64_t, const char *,
+    const char *, const uint8_t *, const char *), void *arg)
+{
+	sqlite3_stmt	*s;
+	uint8_t		 uuid[16];
+	int		 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, STORE_AUDIT_LIST_SQL, false)) ==
+	    NULL)
+		return -EIO;
+	store_dispute_bind(s, from_ms, to_ms, worker_id);
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (!store_column_uuid(s, 4, uuid))
+			memset(uuid, 0, sizeof(uuid));
+		r = cb(arg, sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1),
+		    (const char *)sqlite3_column_text(s, 2),
+		    (const char *)sqlite3_column_text(s, 3), uuid,
+		    (const char *)sqlite3_column_text(s, 5));
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "audit log");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
+}
+
+/*
+ * Runs EXPLAIN QUERY PLAN over the ledger's queries that grow with the
+ * years (the disputes of a period, the sessions of a month, the audit log
+ * of a range) and calls cb with each query's name and plan line.
+ */
+int
+store_dispute_explain(struct store *st,
+    int (*cb)(void *, const char *, const char *), void *arg)
+{
+	static const struct {
+		const char	*name;
+		const char	*sql;
+	} q[] = {
+		{ "dispute_period", STORE_DISPUTE_PERIOD_SQL },
+		{ "dispute_sessions", STORE_DISPUTE_SESSIONS_SQL },
+		{ "audit_list", STORE_AUDIT_LIST_SQL },
+	};
+	sqlite3_stmt	*s;
+	char		 sql[2048];
+	size_t		 i;
+	int		 rc = SQLITE_DONE, r = 0;
+	int64_t		 now = store_now_ms();
+
+	for (i = 0; i < sizeof(q) / sizeof(q[0]) && r == 0; i++) {
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", q[i].sql);
+		if ((s = store_prepare(st, st->db, sql, false)) == NULL)
+			return -EIO;
+		store_dispute_bind(s, now - 86400000, now, 0);
+		while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+			r = cb(arg, q[i].name,
+			    (const char *)sqlite3_column_text(s, 3));
+		if (r == 0 && rc != SQLITE_DONE) {
+			store_seterr(st, st->db, q[i].name);
+			r = -EIO;
+		}
+		sqlite3_finalize(s);
+	}
+	return r;
+}
+
 /* ---- summary queries: summary.c (below) ---- */
 /*
  * The queries of summaries (summary.c), run on a reader connection inside
@@ -1924,8 +3058,11 @@ static const struct {
 	 * faster than SQLite's GROUP BY, which sorts every row first.
 	 */
 	[STORE_SQ_CHECKINS] = { "checkins",
-	    "SELECT worker_id, grid_id, kind, n FROM checkin_day "
-	    "WHERE day >= :dfrom AND day <= :dto" },
+	    "SELECT 0, village_id, kind, sum(n) FROM checkin_village_day "
+	    "WHERE day >= :dfrom AND day <= :dto GROUP BY village_id, kind "
+	    "UNION ALL "
+	    "SELECT worker_id, 0, NULL, sum(n) FROM checkin_worker_day "
+	    "WHERE day >= :dfrom AND day <= :dto GROUP BY worker_id" },
 	[STORE_SQ_PATROLS] = { "patrols", STORE_SUMMARY_PATROL_IDS
 	    "SELECT patrol.id, patrol.client_id, patrol.type, "
 	    "patrol.worker_id, patrol.start_ms, patrol.end_ms "

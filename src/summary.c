@@ -34,8 +34,12 @@
  * - A worker's gaps counts the listed gaps (pending ones included) of its
  *   village's screening (grid workers) or of its post (duty staff).
  * - gaps are sorted by day, then by kind in the order of the spec's table
- *   (screening_missing, duty_uncovered, window_uncovered, patrol_overlong),
- *   then by village or post code, then by time.
+ *   (screening_missing, duty_uncovered, window_uncovered, patrol_overlong,
+ *   dispute_overdue), then by village or post code, then by time.
+ * - The disputes block and the dispute_overdue gaps come from ledger.c
+ *   (ledger_summary), read in the same snapshot; a dispute overdue at the
+ *   range's end (or now) is one gap, on its deadline day or the range's
+ *   first day if that is later.
  * - The shifts open at the range's start are found from the last 16 duty
  *   records before it of each worker who may be on duty (duty staff,
  *   supervisors, admins).
@@ -50,215 +54,6 @@
 
 #define SUMMARY_DAYS_MAX	3700		/* about ten years */
 #define SUMMARY_HOUR_MS		3600000
-#define SUMMARY_JSON_DEPTH	8
-
-/* ---- a small JSON writer ------------------------------------------------ */
-
-struct json {
-	char	*buf;
-	size_t	 len;
-	size_t	 cap;
-	bool	 failed;		/* out of memory: buf is discarded */
-	int	 depth;
-	bool	 first[SUMMARY_JSON_DEPTH];	/* nothing written yet at depth */
-};
-
-/* Makes room for n more bytes and the terminating NUL. */
-static bool
-json_reserve(struct json *j, size_t n)
-{
-	size_t	 ncap;
-	char	*p;
-
-	if (j->failed)
-		return false;
-	if (j->len + n + 1 <= j->cap)
-		return true;
-	for (ncap = j->cap ? j->cap : 4096; ncap < j->len + n + 1; ncap *= 2)
-		;
-	if ((p = realloc(j->buf, ncap)) == NULL) {
-		j->failed = true;
-		return false;
-	}
-	j->buf = p;
-	j->cap = ncap;
-	return true;
-}
-
-/* Appends n bytes as they are. */
-static void
-json_raw(struct json *j, const char *s, size_t n)
-{
-	if (!json_reserve(j, n))
-		return;
-	memcpy(j->buf + j->len, s, n);
-	j->len += n;
-	j->buf[j->len] = '\0';
-}
-
-/* Appends printf output as it is (numbers). */
-static void __attribute__((format(printf, 2, 3)))
-json_printf(struct json *j, const char *fmt, ...)
-{
-	char	 tmp[64];
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(tmp)) {
-		j->failed = true;
-		return;
-	}
-	json_raw(j, tmp, (size_t)n);
-}
-
-/*
- * Appends s as a JSON string: '"' and '\' escaped, control characters as
- * \u00XX, UTF-8 kept as it is.  Text that is not valid UTF-8 (it should
- * never be: the protocol refuses it) has its non-ASCII bytes replaced by
- * U+FFFD so that the output stays valid JSON.
- */
-static void
-json_escape(struct json *j, const char *s)
-{
-	size_t		 len = strlen(s), i, run;
-	bool		 utf8 = proto_utf8_valid(s, len);
-	unsigned char	 c;
-	char		 esc[8];
-
-	json_raw(j, "\"", 1);
-	for (i = 0; i < len;) {
-		for (run = i; run < len; run++) {
-			c = (unsigned char)s[run];
-			if (c < 0x20 || c == 0x7f || c == '"' || c == '\\' ||
-			    (c >= 0x80 && !utf8))
-				break;
-		}
-		json_raw(j, s + i, run - i);
-		if ((i = run) == len)
-			break;
-		c = (unsigned char)s[i++];
-		if (c == '"')
-			json_raw(j, "\\\"", 2);
-		else if (c == '\\')
-			json_raw(j, "\\\\", 2);
-		else if (c >= 0x80)
-			json_raw(j, "\\ufffd", 6);
-		else {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			json_raw(j, esc, 6);
-		}
-	}
-	json_raw(j, "\"", 1);
-}
-
-/* Starts a value: the comma before it, and its key inside an object. */
-static void
-json_key(struct json *j, const char *key)
-{
-	if (j->depth > 0 && !j->first[j->depth - 1])
-		json_raw(j, ",", 1);
-	if (j->depth > 0)
-		j->first[j->depth - 1] = false;
-	if (key) {
-		json_escape(j, key);
-		json_raw(j, ":", 1);
-	}
-}
-
-/* Opens an object ('{') or an array ('['), as the value of key. */
-static void
-json_open(struct json *j, const char *key, char c)
-{
-	json_key(j, key);
-	if (j->depth == SUMMARY_JSON_DEPTH) {
-		j->failed = true;
-		return;
-	}
-	json_raw(j, &c, 1);
-	j->first[j->depth++] = true;
-}
-
-/* Closes the innermost object ('}') or array (']'). */
-static void
-json_close(struct json *j, char c)
-{
-	if (j->depth > 0)
-		j->depth--;
-	json_raw(j, &c, 1);
-}
-
-/* Writes a string, or null when s is NULL. */
-static void
-json_string(struct json *j, const char *key, const char *s)
-{
-	json_key(j, key);
-	if (s)
-		json_escape(j, s);
-	else
-		json_raw(j, "null", 4);
-}
-
-/* Writes an integer. */
-static void
-json_int(struct json *j, const char *key, int64_t v)
-{
-	json_key(j, key);
-	json_printf(j, "%" PRId64, v);
-}
-
-/* Writes true or false. */
-static void
-json_bool(struct json *j, const char *key, bool v)
-{
-	json_key(j, key);
-	json_raw(j, v ? "true" : "false", v ? 4 : 5);
-}
-
-/*
- * Writes milliseconds as decimal hours, to the hundredth, with at least one
- * decimal: 9.5, 8.0, 1.25.
- */
-static void
-json_hours(struct json *j, const char *key, int64_t ms)
-{
-	int64_t	 h100;
-
-	if (ms < 0)
-		ms = 0;
-	h100 = (ms * 100 + SUMMARY_HOUR_MS / 2) / SUMMARY_HOUR_MS;
-	json_key(j, key);
-	if (h100 % 10 == 0)
-		json_printf(j, "%" PRId64 ".%" PRId64, h100 / 100,
-		    h100 % 100 / 10);
-	else
-		json_printf(j, "%" PRId64 ".%02" PRId64, h100 / 100,
-		    h100 % 100);
-}
-
-/*
- * Writes an instant as local RFC 3339 time, e.g.
- * "2026-11-26T18:00:00+08:00"; null if it cannot be written.
- */
-static void
-json_time(struct json *j, const char *key, int64_t ms)
-{
-	char	 t[64];
-
-	json_string(j, key, calendar_format_time(ms, t, sizeof(t)) ? t : NULL);
-}
-
-/* Writes a day as "YYYY-MM-DD". */
-static void
-json_day(struct json *j, const char *key, int32_t day)
-{
-	char	 d[11];
-
-	calendar_day_format(day, d);
-	json_string(j, key, d);
-}
 
 /* ---- the computation ---------------------------------------------------- */
 
@@ -285,6 +80,7 @@ enum sum_gap_kind {
 	SUM_GAP_DUTY,
 	SUM_GAP_WINDOW,
 	SUM_GAP_PATROL,
+	SUM_GAP_DISPUTE,
 };
 
 struct sum_gap {
@@ -352,6 +148,7 @@ struct sum {
 	const struct summary_params *p;
 	struct store	*st;
 	struct roster	*r;
+	struct ledger	*ledger;	/* the disputes (ledger.c) */
 	int32_t		 from, to, today, last;	/* last: min(to, today) */
 	int		 ndays, ndue;
 	int64_t		 from_ms, to_ms, now;
@@ -578,22 +375,25 @@ sum_kind(const char *kind)
 
 /* One check-in of the range: counts it for its worker, village and kind. */
 static int
-sum_checkin_row(void *arg, int64_t worker_id, int64_t grid_id,
+sum_checkin_row(void *arg, int64_t worker_id, int64_t village_id,
     const char *kind, int64_t n)
 {
 	struct sum		*s = arg;
 	enum checkin_kind	 k;
-	size_t			 wi, gi, vi;
+	size_t			 wi, vi;
 
-	if ((wi = sum_lookup(&s->wmap, worker_id)) != SIZE_MAX)
-		s->w[wi].checkins += n;
-	gi = sum_lookup(&s->gmap, grid_id);
-	vi = gi == SIZE_MAX ? SIZE_MAX : s->grid_village[gi];
+	if (worker_id != 0) {
+		/* a worker's count: the same with or without village= */
+		if ((wi = sum_lookup(&s->wmap, worker_id)) != SIZE_MAX)
+			s->w[wi].checkins += n;
+		return 0;
+	}
+	vi = sum_lookup(&s->vmap, village_id);
 	if (s->fvi != SIZE_MAX && vi != s->fvi)
 		return 0;
 	if (vi != SIZE_MAX)
 		s->v[vi].checkins += n;
-	if ((k = sum_kind(kind)) != CHECKIN_KIND__COUNT)
+	if (kind && (k = sum_kind(kind)) != CHECKIN_KIND__COUNT)
 		s->kinds[k] += n;
 	return 0;
 }
@@ -1135,6 +935,20 @@ sum_find_gaps(struct sum *s)
 				return -ENOMEM;
 		}
 	}
+	for (i = 0; i < ledger_overdue_count(s->ledger); i++) {
+		/* on its deadline day, or the range's first day if later */
+		memset(&g, 0, sizeof(g));
+		g.day = ledger_overdue_day(s->ledger, i);
+		if (g.day < s->from)
+			g.day = s->from;
+		g.kind = SUM_GAP_DISPUTE;
+		g.code = ledger_overdue_village(s->ledger, i);
+		g.t1 = ledger_overdue_reported(s->ledger, i);
+		g.pi = i;
+		g.overdue = true;
+		if (!sum_gap_add(s, &g))
+			return -ENOMEM;
+	}
 	if (s->ngaps > 1)
 		qsort(s->gaps, s->ngaps, sizeof(*s->gaps), sum_gap_cmp);
 	return 0;
@@ -1430,6 +1244,11 @@ sum_json_gaps(struct sum *s, struct json *j)
 			json_bool(j, "overdue", true);
 			break;
 		}
+		case SUM_GAP_DISPUTE:
+			json_string(j, "kind", "dispute_overdue");
+			json_day(j, "day", g->day);
+			ledger_overdue_json(s->ledger, g->pi, j);
+			break;
 		}
 		json_close(j, '}');
 	}
@@ -1466,6 +1285,7 @@ sum_free(struct sum *s)
 	free(s->seen);
 	free(s->post_gaps);
 	free(s->gaps);
+	ledger_free(s->ledger);
 	roster_free(s->r);
 }
 
@@ -1523,7 +1343,12 @@ summary_json(struct store *st, const struct summary_params *p, char *ret_err,
 		}
 		s.fvi = (size_t)(fv - s.r->villages);
 	}
-	if ((r = sum_prepare(&s)) != 0 || (r = sum_read(&s)) != 0) {
+	if ((r = sum_prepare(&s)) != 0 || (r = sum_read(&s)) != 0 ||
+	    (s.ledger = ledger_summary(st, s.r, s.from_ms, s.to_ms, s.now,
+	    s.fvi == SIZE_MAX ? 0 : s.r->villages[s.fvi].id,
+	    p->dispute_yellow_days)) == NULL) {
+		if (r == 0)
+			r = errno == ENOMEM ? -ENOMEM : -EIO;
 		if (r == -ENOMEM)
 			snprintf(ret_err, errlen, "summary: out of memory");
 		else
@@ -1551,6 +1376,7 @@ summary_json(struct store *st, const struct summary_params *p, char *ret_err,
 	sum_json_town(&s, &j);
 	sum_json_villages(&s, &j);
 	sum_json_workers(&s, &j);
+	ledger_summary_json(s.ledger, &j);
 	if (sum_json_gaps(&s, &j) != 0)
 		j.failed = true;
 	json_close(&j, '}');

@@ -12,7 +12,10 @@
  * thread with its own connections, so that no batch waits for one: the
  * writer's WAL hook only wakes that thread.  Summaries run on a third, the
  * reader, also with its own connections: a year's summary takes long
- * enough that neither the loop nor the writer may wait for it.
+ * enough that neither the loop nor the writer may wait for it.  So do the
+ * dispute ledger's reads and reports (WJOB_LEDGER), except the reads that
+ * return sensitive fields: those append to the audit log, so they are
+ * writes, and run in the writer's batch (WJOB_DISPUTE) like its writes.
  *
  * Locking: one mutex guards both queues and the statistics; the store is
  * used by this thread only.  The checkpointer has its own mutex.  The loop's base is made thread-aware by
@@ -72,11 +75,50 @@ wjob_free(struct wjob *job)
 		free(job->field);
 	}
 	free(job->summary);
+	if (job->dispute) {
+		dispute_request_free(job->dispute);
+		free(job->dispute);
+	}
 	if (job->admin)
 		admin_request_free(job->admin);
 	free(job->reply);
 	roster_free(job->roster);
 	free(job);
+}
+
+/* Tells whether a job is carried out inside the batch's transaction. */
+static bool
+writer_in_batch(const struct wjob *job)
+{
+	return job->type == WJOB_CHECKIN || job->type == WJOB_FIELD ||
+	    job->type == WJOB_DISPUTE;
+}
+
+/*
+ * Carries out a job of the dispute ledger inside the batch's transaction:
+ * a write, or a read whose sensitive records go to the audit log in the
+ * same transaction (its reply, like a write's, leaves after the commit).
+ */
+static void
+writer_dispute(struct writer *w, struct wjob *job)
+{
+	const char	*done = NULL;
+
+	if (dispute_is_write(job->dispute->verb)) {
+		job->result = store_dispute_write(w->store, job->dispute,
+		    &job->err, job->detail, sizeof(job->detail), &done);
+		if (job->result == STORE_STORED)
+			snprintf(job->detail, sizeof(job->detail), "%s", done);
+		return;
+	}
+	job->reply = ledger_read(w->store, job->dispute, true, &job->err,
+	    job->detail, sizeof(job->detail));
+	if (job->reply != NULL)
+		job->result = STORE_STORED;
+	else if (job->err == PROTO_ERR_STORAGE)
+		job->result = STORE_FAILED;	/* logged with the store's error */
+	else
+		job->result = STORE_REFUSED;
 }
 
 /*
@@ -95,7 +137,7 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	if (!ok)
 		log_err("writer: %s", store_errmsg(w->store));
 	STAILQ_FOREACH(job, batch, entry) {
-		if (job->type != WJOB_CHECKIN && job->type != WJOB_FIELD)
+		if (!writer_in_batch(job))
 			continue;
 		n++;
 		if (!ok) {
@@ -105,9 +147,11 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 		if (job->type == WJOB_CHECKIN)
 			job->result = store_checkin_insert(w->store,
 			    &job->checkin, &job->rowid);
-		else
+		else if (job->type == WJOB_FIELD)
 			job->result = store_field_insert(w->store, job->field,
 			    &job->err, job->detail, sizeof(job->detail));
+		else
+			writer_dispute(w, job);
 		if (job->result == STORE_FAILED) {
 			/* One bad row fails alone, a lost transaction all. */
 			log_warn("writer: %s", store_errmsg(w->store));
@@ -126,8 +170,7 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	if (!ok) {
 		(void)store_rollback(w->store);
 		STAILQ_FOREACH(job, batch, entry)
-			if ((job->type == WJOB_CHECKIN ||
-			    job->type == WJOB_FIELD) &&
+			if (writer_in_batch(job) &&
 			    job->result != STORE_REFUSED)
 				job->result = STORE_FAILED;
 	}
@@ -137,6 +180,25 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	if (n > w->stats.max_batch)
 		w->stats.max_batch = n;
 	pthread_mutex_unlock(&w->lock);
+}
+
+/*
+ * Runs a read of the dispute ledger on the reader thread: lists without
+ * sensitive fields, the audit log, and the reports.
+ */
+static void
+writer_ledger(struct writer *w, struct wjob *job)
+{
+	job->reply = ledger_read(w->rstore, job->dispute, false, &job->err,
+	    job->detail, sizeof(job->detail));
+	if (job->reply != NULL)
+		job->result = STORE_STORED;
+	else if (job->err == PROTO_ERR_STORAGE) {
+		log_err("reader: %s: %s", dispute_verb_name(job->dispute->verb),
+		    job->detail);
+		job->result = STORE_FAILED;
+	} else
+		job->result = STORE_REFUSED;
 }
 
 /* The thread: waits for jobs, runs them in batches, hands them back. */
@@ -230,7 +292,7 @@ writer_checkpointer(void *arg)
 	return NULL;
 }
 
-/* The reader thread: runs summaries one at a time, hands them back. */
+/* The reader thread: runs its jobs one at a time, hands them back. */
 static void *
 writer_reader(void *arg)
 {
@@ -247,9 +309,10 @@ writer_reader(void *arg)
 		STAILQ_REMOVE_HEAD(&w->rqueue, entry);
 		pthread_mutex_unlock(&w->lock);
 		err[0] = '\0';
-		job->reply = summary_json(w->rstore, job->summary, err,
-		    sizeof(err));
-		if (job->reply == NULL) {
+		if (job->type == WJOB_LEDGER) {
+			writer_ledger(w, job);
+		} else if ((job->reply = summary_json(w->rstore, job->summary,
+		    err, sizeof(err))) == NULL) {
 			log_err("reader: summary: %s", err);
 			job->result = STORE_FAILED;
 		}
@@ -261,7 +324,7 @@ writer_reader(void *arg)
 	return NULL;
 }
 
-/* Queues a job for the reader thread (summaries). */
+/* Queues a job for the reader thread (summaries, ledger reads). */
 void
 writer_read_submit(struct writer *w, struct wjob *job)
 {

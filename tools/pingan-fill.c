@@ -101,7 +101,8 @@ main(int argc, char *argv[])
 	long long	 n = 1000000, i;
 	int		 year = 0, per_day = 10, ch, k, v, ngrid = 0, npatrol = 0;
 	int32_t		 y0, y1, d;
-	int64_t		 t0, t1, rowid, grids[256], patrollers[64];
+	int64_t		 t0, t1, rowid, grids[256], grid_village[256];
+	int64_t		 patrollers[64];
 	int64_t		 started;
 	struct timespec	 ts0, ts1;
 
@@ -147,8 +148,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "pingan-fill: roster: %s\n", store_errmsg(st));
 		return 1;
 	}
-	for (k = 0; k < (int)r->ngrids && ngrid < 256; k++)
+	for (k = 0; k < (int)r->ngrids && ngrid < 256; k++) {
+		grid_village[ngrid] = r->grids[k].village_id;
 		grids[ngrid++] = r->grids[k].id;
+	}
 	for (k = 0; k < (int)r->nworkers && npatrol < 64; k++)
 		if (r->workers[k].role == WORKER_ROLE_PATROL)
 			patrollers[npatrol++] = r->workers[k].id;
@@ -183,7 +186,9 @@ main(int argc, char *argv[])
 		fill_uuid(c.uuid);
 		w = &r->workers[fill_rand() % r->nworkers];
 		c.worker_id = w->id;
-		c.grid_id = grids[fill_rand() % (uint64_t)ngrid];
+		k = (int)(fill_rand() % (uint64_t)ngrid);
+		c.grid_id = grids[k];
+		c.village_id = grid_village[k];
 		c.kind = (enum checkin_kind)(fill_rand() % CHECKIN_KIND__COUNT);
 		c.event_ms = t0 + (int64_t)((double)(t1 - t0) * (double)i /
 		    (double)(n ? n : 1));

@@ -128,6 +128,9 @@ enum opt_id {
 	OPT_PERSON,
 	OPT_CADRE,
 	OPT_PERIOD,
+	OPT_SENSITIVE,
+	OPT_RISK,
+	OPT_BY,
 	OPT__COUNT,
 };
 
@@ -193,6 +196,9 @@ static const struct {
 	[OPT_PERSON] = { "person", required_argument },
 	[OPT_CADRE] = { "cadre", required_argument },
 	[OPT_PERIOD] = { "period", required_argument },
+	[OPT_SENSITIVE] = { "sensitive", no_argument },
+	[OPT_RISK] = { "risk", required_argument },
+	[OPT_BY] = { "by", required_argument },
 };
 
 /* How a command uses an option: its value's name, help, request field. */
@@ -511,15 +517,16 @@ static const struct optuse dispute_report_opts[] = {
 
 static const struct optuse dispute_triage_opts[] = {
 	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
-	{ OPT_LEVEL, "LEVEL", "级别 (level): village 村级, town 镇综治中心",
-	    true, NULL },
+	{ OPT_LEVEL, "LEVEL", "级别 (level): village 村级, town 镇级 "
+	    "(镇综治中心)", true, NULL },
 	{ OPT_HANDLERS, "CODES", "办案人员, 逗号分隔; 村级一人 (handlers, "
 	    "comma-separated; one at village level), 如 (e.g.) M001", true,
 	    NULL },
 	{ OPT_LEADER, "CODE", "包案领导; 镇级必填 (the responsible leader; "
 	    "required at town level)", false, NULL },
-	{ OPT_DEADLINE, "YYYY-MM-DD", "办结时限 (deadline), 不早于分流当天 "
-	    "(not before the triage's day)", true, NULL },
+	{ OPT_DEADLINE, "YYYY-MM-DD", "办结时限, 不早于分流当天; 首次分流必填, "
+	    "改派时不给则不变 (deadline, not before the triage's day; required "
+	    "the first time, kept by a reassignment without it)", false, NULL },
 	{ OPT_REASON, "TEXT", "重新分流的理由; 改派时必填 (reason of a "
 	    "reassignment; required then)", false, NULL },
 	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
@@ -565,16 +572,26 @@ static const struct optuse dispute_reopen_opts[] = {
 	{ OPT_DISPUTE, "ID", OPT_HELP_DISPUTE, true, NULL },
 	{ OPT_REASON, "TEXT", "重新办理的理由 (why it is reopened)", true,
 	    NULL },
+	{ OPT_DEADLINE, "YYYY-MM-DD", "新的办结时限; 不给则沿用原时限, 已过则立即"
+	    "逾期 (a new deadline; without it the old one stays, and a case "
+	    "past it is overdue at once)", false, NULL },
 	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
 	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
 	{ OPT_NONE, NULL, NULL, false, NULL },
 };
 
 static const struct optuse dispute_list_opts[] = {
-	{ OPT_STATUS, "WHICH", "哪些 (which): open 在办 (default), overdue "
-	    "逾期, closed 已办结, all 全部", false, NULL },
+	{ OPT_STATUS, "WHICH", "哪些 (which): open 未办结 (default: reported "
+	    "or open), overdue 逾期, closed 已办结, all 全部, reported 待分流, "
+	    "mediated 调处成功, escalated 已上交", false, NULL },
 	{ OPT_VILLAGE, "CODE", "只看此村(居) (only this village)", false,
 	    NULL },
+	{ OPT_FROM, "YYYY-MM-DD", "上报日期从 (reported on or after)", false,
+	    NULL },
+	{ OPT_TO, "YYYY-MM-DD", "上报日期到 (reported on or before)", false,
+	    NULL },
+	{ OPT_SENSITIVE, NULL, "含当事人和联系方式, 记入审计日志 (with parties "
+	    "and contacts, where allowed; audited)", false, NULL },
 	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
 	{ OPT_NONE, NULL, NULL, false, NULL },
 };
@@ -597,7 +614,7 @@ static const struct subcommand dispute_subs[] = {
 	  dispute_report_opts, 0 },
 	{ "triage", "dispute triage --dispute ID --level village|town "
 	  "--handlers CODES\n"
-	  "                       [--leader CODE] --deadline YYYY-MM-DD "
+	  "                       [--leader CODE] [--deadline YYYY-MM-DD] "
 	  "[--reason TEXT]\n"
 	  "                       [--at TIME] [--id UUID]",
 	  "分流交办: 级别, 办案人员, 包案领导, 办结时限; 已分流的再分流即改派, "
@@ -617,12 +634,14 @@ static const struct subcommand dispute_subs[] = {
 	  "                       [--at TIME] [--id UUID]",
 	  "延长办结时限 (extend the deadline, with a reason)",
 	  dispute_extend_opts, 0 },
-	{ "reopen", "dispute reopen --dispute ID --reason TEXT [--at TIME] "
-	  "[--id UUID]",
+	{ "reopen", "dispute reopen --dispute ID --reason TEXT "
+	  "[--deadline YYYY-MM-DD]\n"
+	  "                       [--at TIME] [--id UUID]",
 	  "重新办理已办结的纠纷 (reopen an ended dispute, with a reason)",
 	  dispute_reopen_opts, 0 },
-	{ "list", "dispute list [--status open|overdue|closed|all] "
-	  "[--village CODE] [--json]",
+	{ "list", "dispute list [--status WHICH] [--village CODE] "
+	  "[--from YYYY-MM-DD]\n"
+	  "                       [--to YYYY-MM-DD] [--sensitive] [--json]",
 	  "列出可见的纠纷, 逾期的在前 (list the disputes you may see, overdue "
 	  "first)", dispute_list_opts, SUB_F_READ },
 	{ "show", "dispute show --dispute ID [--json]",
@@ -637,13 +656,34 @@ static const struct optuse risk_add_opts[] = {
 	{ OPT_CADRE, "CODE", "责任人员编号 (the responsible cadre's worker "
 	    "code)", true, NULL },
 	{ OPT_VILLAGE, "CODE", "村(居)编号 (village code)", false, NULL },
-	{ OPT_STATUS, "TEXT", "当前状态 (status), 如 (e.g.) 稳控中", false,
-	    NULL },
+	{ OPT_STATUS, "STATUS", "状态 (status): watch 在控 (default), "
+	    "resolved 已化解", false, NULL },
+	{ OPT_DISPUTE, "ID", "相关纠纷的编号 (the dispute it comes from)",
+	    false, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
+	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
+	{ OPT_NONE, NULL, NULL, false, NULL },
+};
+
+static const struct optuse risk_update_opts[] = {
+	{ OPT_RISK, "ID", "登记编号, 即 'risk add' 输出的编号 (the entry's id, "
+	    "as 'risk add' printed it)", true, NULL },
+	{ OPT_STATUS, "STATUS", "状态 (status): watch 在控, resolved 已化解",
+	    false, NULL },
+	{ OPT_CADRE, "CODE", "新的责任人员编号 (a new responsible cadre)",
+	    false, NULL },
+	{ OPT_REASON, "TEXT", "新的原因 (a new reason)", false, NULL },
+	{ OPT_NOTE, "TEXT", "变更说明 (why it changes)", false, NULL },
+	{ OPT_AT, "TIME", OPT_HELP_AT, false, NULL },
 	{ OPT_ID, "UUID", OPT_HELP_ID, false, NULL },
 	{ OPT_NONE, NULL, NULL, false, NULL },
 };
 
 static const struct optuse risk_list_opts[] = {
+	{ OPT_STATUS, "WHICH", "哪些 (which): watch 在控, resolved 已化解, "
+	    "all 全部 (default)", false, NULL },
+	{ OPT_VILLAGE, "CODE", "只看此村(居) (only this village)", false,
+	    NULL },
 	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
 	{ OPT_NONE, NULL, NULL, false, NULL },
 };
@@ -651,18 +691,28 @@ static const struct optuse risk_list_opts[] = {
 static const struct subcommand risk_subs[] = {
 	{ "add", "risk add --person NAME --reason TEXT --cadre CODE "
 	  "[--village CODE]\n"
-	  "                       [--status TEXT] [--id UUID]",
+	  "                       [--status STATUS] [--dispute ID] [--at TIME] "
+	  "[--id UUID]",
 	  "登记上访重点人员 (add a person at risk of abnormal petitions)",
 	  risk_add_opts, 0 },
-	{ "list", "risk list [--json]",
+	{ "update", "risk update --risk ID [--status STATUS] [--cadre CODE] "
+	  "[--reason TEXT]\n"
+	  "                       [--note TEXT] [--at TIME] [--id UUID]",
+	  "更新重点人员的状态、责任人或原因 (update an entry: status, cadre or "
+	  "reason)", risk_update_opts, 0 },
+	{ "list", "risk list [--status WHICH] [--village CODE] [--json]",
 	  "列出上访重点人员 (list the register)", risk_list_opts,
 	  SUB_F_READ },
 	{ NULL, NULL, NULL, NULL, 0 },
 };
 
 static const struct optuse audit_opts[] = {
-	{ OPT_FROM, "YYYY-MM-DD", "起始日期 (first day)", false, NULL },
-	{ OPT_TO, "YYYY-MM-DD", "结束日期 (last day)", false, NULL },
+	{ OPT_FROM, "YYYY-MM-DD", "起始日期, 默认今天 (first day; default "
+	    "today)", false, NULL },
+	{ OPT_TO, "YYYY-MM-DD", "结束日期, 至多 366 天 (last day; at most 366 "
+	    "days)", false, NULL },
+	{ OPT_BY, "CODE", "只看此人员的查阅 (only this worker's reads)", false,
+	    NULL },
 	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
 	{ OPT_NONE, NULL, NULL, false, NULL },
 };
@@ -671,21 +721,23 @@ static const struct optuse report_opts[] = {
 	{ OPT_PERIOD, "PERIOD", "哪一期: 周 2026-W48, 月 2026-11, 年 2026; "
 	    "默认本期 (the period: an ISO week, a month or a year; default "
 	    "the current one)", false, NULL },
+	{ OPT_VILLAGE, "CODE", "只计此村(居) (only this village)", false,
+	    NULL },
 	{ OPT_JSON, NULL, OPT_HELP_JSON, false, NULL },
 	{ OPT_NONE, NULL, NULL, false, NULL },
 };
 
 static const struct subcommand report_subs[] = {
-	{ "week", "report week [--period YYYY-Www] [--json]",
+	{ "week", "report week [--period YYYY-Www] [--village CODE] [--json]",
 	  "镇一周一上报: 新增, 调处, 在办, 逾期, 按村和类别 (the weekly report)",
 	  report_opts, SUB_F_READ },
-	{ "month", "report month [--period YYYY-MM] [--json]",
+	{ "month", "report month [--period YYYY-MM] [--village CODE] [--json]",
 	  "一月一研判: 与前三个月比较 (the monthly analysis)", report_opts,
 	  SUB_F_READ },
-	{ "mediator", "report mediator [--period YYYY-MM] [--json]",
+	{ "mediator", "report mediator [--period YYYY-MM] [--village CODE] [--json]",
 	  "调解员当月调处件数 (cases mediated per mediator in the month)",
 	  report_opts, SUB_F_READ },
-	{ "year", "report year [--period YYYY] [--json]",
+	{ "year", "report year [--period YYYY] [--village CODE] [--json]",
 	  "年度数字: 排查出矛盾纠纷N件,已调处M件 (the annual figures)",
 	  report_opts, SUB_F_READ },
 	{ NULL, NULL, NULL, NULL, 0 },
@@ -720,15 +772,16 @@ static const struct command commands[] = {
 	{ "dispute", cmd_dispute, "dispute <子命令 subcommand> [options]",
 	  "矛盾纠纷台账: 上报, 分流, 办理, 办结, 查看 (the dispute ledger)",
 	  no_opts, dispute_subs },
-	{ "risk", cmd_risk, "risk add|list [options]",
+	{ "risk", cmd_risk, "risk add|update|list [options]",
 	  "上访重点人员 (the petition-risk register; sensitive)", no_opts,
 	  risk_subs },
 	{ "audit", cmd_audit, "audit [--from YYYY-MM-DD] [--to YYYY-MM-DD] "
-	  "[--json]",
+	  "[--by CODE] [--json]",
 	  "敏感信息查阅记录 (who read sensitive records; supervisors)",
 	  audit_opts, NULL },
 	{ "report", cmd_report, "report week|month|mediator|year "
-	  "[--period PERIOD] [--json]",
+	  "[--period PERIOD] [--village CODE]\n"
+	  "                       [--json]",
 	  "纠纷报表: 周报, 月研判, 调解员, 年度 (dispute reports; "
 	  "supervisors)", no_opts, report_subs },
 	{ "sync", cmd_sync, "sync",
@@ -1314,8 +1367,8 @@ usage_all(FILE *f)
 	fprintf(f, "用法 (usage): pingan [options] <command> [command "
 	    "options]\n\n");
 	fprintf(f, "平安综治客户端 (pingan: check-ins, patrols, daily "
-	    "screening, duty, summaries\nand roster administration for "
-	    "pingand)\n\n");
+	    "screening, duty, summaries,\nthe dispute ledger and roster "
+	    "administration for pingand)\n\n");
 	fprintf(f, "命令 (commands):\n");
 	for (i = 0; i < nitems(commands); i++)
 		fprintf(f, "  %-10s  %s\n", commands[i].name, commands[i].help);
@@ -1374,6 +1427,10 @@ usage_command(FILE *f, const struct command *cmd)
 		fprintf(f, "\n列出本机所有人员的待发送记录, 不连接服务器。\n"
 		    "(Lists the waiting records of every worker of this "
 		    "account; no connection.)\n");
+	if (cmd->fn == cmd_audit)
+		fprintf(f, "\n仅限综治中心人员 (supervisors only). 审计日志只能查看, "
+		    "不能修改。\n(The audit log can be listed, never "
+		    "altered.)\n");
 	if (cmd->fn == cmd_summary)
 		fprintf(f, "\n仅限综治中心人员 (supervisors only). 表格依次为: 缺口 "
 		    "(逾期的标出), 今日概况, 村(居)一览, 人员.\n"
@@ -1402,7 +1459,28 @@ usage_sub(FILE *f, const struct command *cmd, const struct subcommand *sub)
 		    "'patrol end' 后忘掉。\n"
 		    "(The current patrol is remembered per worker until "
 		    "'patrol end'.)\n");
-	usage_spool(f);
+	if (cmd->fn == cmd_dispute && !(sub->flags & SUB_F_READ))
+		fprintf(f, "\n成功时只输出记录编号 (上报时即纠纷编号); 已存在的记录不会"
+		    "重复保存。\n(On success the record id is printed alone "
+		    "(for a report, the dispute's id); re-sending an id is "
+		    "always safe.)\n");
+	if (cmd->fn == cmd_dispute && strcmp(sub->name, "list") == 0)
+		fprintf(f, "\n预警: 黄 = 临近办结时限, 红 = 已逾期; 逾期的在前。\n"
+		    "(Warning: 黄 yellow = the deadline is near, 红 red = "
+		    "overdue; overdue ones first.)\n");
+	if (cmd->fn == cmd_dispute && strcmp(sub->name, "show") == 0)
+		fprintf(f, "\n当事人和联系方式仅对有权查看的角色显示, 每次查看都记入"
+		    "审计日志。\n(Parties and contacts are shown only to roles "
+		    "allowed to see them; each such read is audited.)\n");
+	if (cmd->fn == cmd_report)
+		fprintf(f, "\n仅限综治中心人员 (supervisors only). 排查出 = 期内上报的; "
+		    "已调处 = 其中期末已调处成功的;\n期内调处 = 期内调处成功的 (不论"
+		    "何时上报); 在办, 逾期 = 期末状态。\n(found = reported in the "
+		    "period; mediated = of those, mediated at its end;\nmediated "
+		    "in the period = reached mediated in it, reported whenever; "
+		    "open, overdue = at its end.)\n");
+	if (!(sub->flags & SUB_F_READ))
+		usage_spool(f);
 	fprintf(f, "\n通用选项 (common options):\n");
 	usage_options(f, common_opts, sub->opts);
 	fputc('\n', f);
@@ -2899,6 +2977,11 @@ spoolctx_add(struct spoolctx *sc, const char *worker,
 		    "--id %s 重发 (could not save to the offline spool: the "
 		    "record was not saved; re-send it with --id %s)", rec->id,
 		    rec->id);
+	if (spool_verb(rec->verb) == NULL)
+		return errorx(EXIT_NETWORK, "离线队列不收此类记录, 记录未保存; 可用 "
+		    "--id %s 重发 (the offline spool does not take %s records: "
+		    "the record was not saved; re-send it with --id %s)",
+		    rec->id, rec->verb, rec->id);
 	for (i = 0; i < sc->sp.nrecords; i++)
 		n += sc->keep[i];
 	if (n >= SPOOL_RECORDS_MAX)
@@ -2943,6 +3026,25 @@ session_batch(struct strbuf *sb, const struct sent *v, size_t from,
 	return to;
 }
 
+/* Tells whether the word after the id in "OK <id> <word>" means stored. */
+static bool
+write_state_known(const char *state)
+{
+	static const char *const states[] = {
+		"stored", "started", "ended",		/* field work */
+		"reported", "triaged", "reassigned",	/* disputes */
+		"logged", "mediated", "escalated", "closed", "extended",
+		"reopened",
+		"added", "updated",			/* risk register */
+	};
+	size_t	 i;
+
+	for (i = 0; i < nitems(states); i++)
+		if (strcmp(state, states[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Records the reply of one request; returns 0 or -EPROTO (unexpected). */
 static int
 session_reply(struct sent *v, const char *line)
@@ -2961,11 +3063,10 @@ session_reply(struct sent *v, const char *line)
 	    proto_uuid_parse(v->id, want) != 0 ||
 	    memcmp(got, want, sizeof(got)) != 0)
 		return -EPROTO;
-	if (strcmp(state, "stored") == 0 || strcmp(state, "started") == 0 ||
-	    strcmp(state, "ended") == 0)
-		v->state = SENT_STORED;
-	else if (strcmp(state, "duplicate") == 0)
+	if (strcmp(state, "duplicate") == 0)
 		v->state = SENT_DUPLICATE;
+	else if (write_state_known(state))
+		v->state = SENT_STORED;
 	else
 		return -EPROTO;
 	return 0;
@@ -3789,6 +3890,13 @@ verb_label(const char *verb)
 		{ "SCREENING", "排查" },
 		{ "DUTY-ON", "值班签到" },
 		{ "DUTY-OFF", "值班签退" },
+		{ "DISPUTE-REPORT", "纠纷上报" },
+		{ "DISPUTE-TRIAGE", "纠纷分流" },
+		{ "DISPUTE-LOG", "纠纷办理" },
+		{ "DISPUTE-STATUS", "纠纷办结" },
+		{ "DISPUTE-EXTEND", "纠纷延期" },
+		{ "DISPUTE-REOPEN", "纠纷重办" },
+		{ "RISK-ADD", "重点人员登记" },
 	};
 	size_t	 i;
 
@@ -3957,6 +4065,14 @@ cmd_queue(struct cli *cli, int argc, char **argv)
 
 /* ---- summary -------------------------------------------------------------- */
 
+/* The summary shows its disputes as the ledger's views do (below). */
+static double	 view_num(const struct json_doc *, const struct json_node *,
+		    const char *);
+static const struct json_node *view_array(const struct json_doc *,
+		    const struct json_node *, const char *);
+static size_t	 view_cases(const struct json_doc *, const struct json_node *,
+		    bool, const char *, size_t *, size_t *);
+
 /* Formats a number of the summary: "12", "9.5", or "-" when absent. */
 static const char *
 sum_num(const struct json_doc *d, const struct json_node *n, const char *path,
@@ -4046,7 +4162,7 @@ summary_gaps(const struct json_doc *d, const struct json_node *root)
 	struct text_table	 t;
 	struct strbuf		 who = { NULL, 0, 0 };
 	const char		*kind, *day, *row[5];
-	char			 place[160], detail[200], b1[32], b2[32], b3[32];
+	char			 place[160], detail[400], b1[32], b2[32], b3[32];
 	size_t			 n = 0, overdue = 0;
 
 	for (g = json_first(d, gaps); g != NULL; g = json_next(d, g)) {
@@ -4115,6 +4231,28 @@ summary_gaps(const struct json_doc *d, const struct json_node *root)
 			    sum_clock(json_str(json_get(d, g, "started")), day,
 			    b1, sizeof(b1)),
 			    sum_hours(d, g, "hours_open", b3, sizeof(b3)));
+		} else if (strcmp(kind, "dispute_overdue") == 0) {
+			row[1] = "纠纷逾期";
+			snprintf(place, sizeof(place), "%s %s",
+			    sum_str(d, g, "village"),
+			    sum_str(d, g, "village_name"));
+			who.len = 0;
+			sb_adds(&who, "");
+			for (m = json_first(d, json_get(d, g, "handlers"));
+			    m != NULL; m = json_next(d, m)) {
+				if (who.len > 0)
+					sb_adds(&who, ",");
+				sb_adds(&who, json_str(m) != NULL ?
+				    json_str(m) : "?");
+			}
+			snprintf(detail, sizeof(detail), "%s, 时限 %s, 逾期 %s "
+			    "天, 包案 %s, 办案 %s",
+			    sum_str(d, g, "category"),
+			    sum_str(d, g, "deadline"),
+			    sum_num(d, g, "days_overdue", b1, sizeof(b1)),
+			    json_str(json_get(d, g, "leader")) != NULL ?
+			    json_str(json_get(d, g, "leader")) : "-",
+			    who.len > 0 ? who.buf : "-");
 		} else {
 			row[1] = kind;
 			snprintf(place, sizeof(place), "%s%s",
@@ -4319,6 +4457,25 @@ summary_workers(const struct json_doc *d, const struct json_node *root)
 	ttab_free(&t);
 }
 
+/* Prints the disputes of the summary: counts, then those in red or yellow. */
+static void
+summary_disputes(const struct json_doc *d, const struct json_node *root)
+{
+	const struct json_node	*ds = json_get(d, root, "disputes"), *a;
+
+	if (ds == NULL || ds->type != JSON_OBJECT)
+		return;
+	printf("矛盾纠纷 (disputes): 排查出 %.0f 件, 已调处 %.0f 件, 期内调处 %.0f "
+	    "件, 在办 %.0f 件, 逾期 %.0f 件, 临近时限 %.0f 件\n",
+	    view_num(d, ds, "found"), view_num(d, ds, "mediated"),
+	    view_num(d, ds, "mediated_in_period"), view_num(d, ds, "open"),
+	    view_num(d, ds, "overdue"), view_num(d, ds, "yellow"));
+	if ((a = view_array(d, ds, "attention")) != NULL &&
+	    json_first(d, a) != NULL)
+		view_cases(d, a, true, "  ", NULL, NULL);
+	putchar('\n');
+}
+
 /* Prints the summary JSON as tables with Chinese headings. */
 static int
 summary_print(const char *json, size_t len)
@@ -4350,6 +4507,7 @@ summary_print(const char *json, size_t len)
 	if (village != NULL)
 		printf("村(居) (village): %s\n", village);
 	putchar('\n');
+	summary_disputes(&doc, root);
 	summary_gaps(&doc, root);
 	putchar('\n');
 	summary_town(&doc, root);
@@ -4361,6 +4519,61 @@ summary_print(const char *json, size_t len)
 	return 0;
 }
 
+/*
+ * Sends one read request after AUTH on a connection of its own and
+ * returns the payload of its "OK <payload>" reply, newly allocated.
+ * Returns 0 or an exit status, said why: 1 when the server refused AUTH or
+ * the request, 3 when it could not be reached or cannot answer now.
+ */
+static int
+query_run(const struct settings *s, const char *cmd, const char *request,
+    char **ret_payload)
+{
+	struct client	 c;
+	struct strbuf	 req = { NULL, 0, 0 };
+	char		*line, code[64], msg[256];
+	int		 rv, error, k;
+
+	sb_adds(&req, "AUTH ");
+	sb_adds(&req, s->worker);
+	sb_adds(&req, " ");
+	sb_adds(&req, s->token);
+	sb_adds(&req, "\n");
+	sb_adds(&req, request);
+	sb_adds(&req, "\n");
+
+	client_init(&c, s->timeout, s->server);
+	client_set_line_max(&c, CLIENT_SUMMARY_MAX);
+	if ((rv = client_connect_tcp(&c, s->server, cmd)) != 0 ||
+	    (rv = client_greet(&c)) != 0 ||
+	    (rv = client_request(&c, req.buf, req.len, NULL)) != 0)
+		goto out;
+	/* The reply to AUTH, then the one to the request. */
+	for (k = 0; k < 2; k++) {
+		if ((error = client_read_line(&c, &line)) != 0) {
+			rv = client_fail(&c, error, NULL);
+			goto out;
+		}
+		if (reply_err(line)) {
+			reply_err_parts(line, code, sizeof(code), msg,
+			    sizeof(msg));
+			rv = code_transient(code) ? server_unavailable(line) :
+			    server_refused(line);
+			goto out;
+		}
+		if (!reply_ok(line)) {
+			rv = reply_unexpected(line);
+			goto out;
+		}
+	}
+	*ret_payload = xstrdup(line[2] == ' ' ? line + 3 : "");
+out:
+	client_close(&c);
+	explicit_bzero(req.buf, req.len);	/* it holds the token */
+	sb_free(&req);
+	return rv;
+}
+
 /* pingan summary: asks for the summary and prints it. */
 static int
 cmd_summary(struct cli *cli, int argc, char **argv)
@@ -4368,11 +4581,9 @@ cmd_summary(struct cli *cli, int argc, char **argv)
 	const char	*cmd = "summary";
 	const char	*day = cli->opt[OPT_DAY];
 	struct settings	 s;
-	struct client	 c;
 	struct strbuf	 req = { NULL, 0, 0 };
-	char		*line;
-	int		 rv, error;
-
+	char		*json = NULL;
+	int		 rv;
 	if ((rv = write_options(cli, argc, argv, summary_opts, cmd,
 	    command_find(cmd), NULL)) != 0)
 		return rv < 0 ? 0 : rv;
@@ -4400,11 +4611,7 @@ cmd_summary(struct cli *cli, int argc, char **argv)
 	if ((rv = settings_terminal(cli, &s, cmd)) != 0)
 		return rv;
 
-	sb_adds(&req, "AUTH ");
-	sb_adds(&req, s.worker);
-	sb_adds(&req, " ");
-	sb_adds(&req, s.token);
-	sb_adds(&req, "\nSUMMARY");
+	sb_adds(&req, "SUMMARY");
 	if (day != NULL)
 		sb_field(&req, "day", day);
 	if (cli->opt[OPT_FROM] != NULL) {
@@ -4413,79 +4620,1746 @@ cmd_summary(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->opt[OPT_VILLAGE] != NULL)
 		sb_field(&req, "village", cli->opt[OPT_VILLAGE]);
-	sb_adds(&req, "\n");
-
-	client_init(&c, s.timeout, s.server);
-	client_set_line_max(&c, CLIENT_SUMMARY_MAX);
-	if ((rv = client_connect_tcp(&c, s.server, cmd)) != 0 ||
-	    (rv = client_greet(&c)) != 0 ||
-	    (rv = client_request(&c, req.buf, req.len, NULL)) != 0)
+	if ((rv = query_run(&s, cmd, req.buf, &json)) != 0)
 		goto out;
-	/* The reply to AUTH, then the summary. */
-	if ((error = client_read_line(&c, &line)) != 0) {
-		rv = client_fail(&c, error, NULL);
-		goto out;
-	}
-	if (reply_err(line)) {
-		rv = server_refused(line);
-		goto out;
-	}
-	if (!reply_ok(line)) {
-		rv = reply_unexpected(line);
-		goto out;
-	}
-	if ((error = client_read_line(&c, &line)) != 0) {
-		rv = client_fail(&c, error, NULL);
-		goto out;
-	}
-	if (reply_err(line)) {
-		rv = server_refused(line);
-		goto out;
-	}
-	if (strncmp(line, "OK ", 3) != 0 || line[3] != '{') {
-		rv = reply_unexpected(line);
+	if (json[0] != '{') {
+		rv = reply_unexpected(json);
 		goto out;
 	}
 	if (cli->opt[OPT_JSON] != NULL)
-		printf("%s\n", line + 3);
+		printf("%s\n", json);
 	else
-		rv = summary_print(line + 3, strlen(line + 3));
+		rv = summary_print(json, strlen(json));
 out:
-	client_close(&c);
-	explicit_bzero(req.buf, req.len);	/* it holds the token */
+	free(json);
 	sb_free(&req);
 	settings_free(&s);
 	return rv;
 }
 
-/* ---- disputes (in progress) --------------------------------------------- */
+/* ---- disputes: the words of the ledger ----------------------------------- */
 
+/* A word of the protocol, its Chinese label and another name accepted. */
+struct word {
+	const char	*name;		/* on the wire; NULL ends a list */
+	const char	*label;		/* shown */
+	const char	*alias;		/* also accepted, or NULL */
+};
+
+static const struct word word_sources[] = {
+	{ "screening", "排查", "每天一排查" },
+	{ "village", "村(居)", "村" },
+	{ "walk_in", "来访", NULL },
+	{ "hotline", "热线", NULL },
+	{ "higher", "上级交办", "交办" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct word word_levels[] = {
+	{ "village", "村级", NULL },
+	{ "town", "镇级", "镇综治中心" },
+	{ NULL, NULL, NULL },
+};
+
+static const struct word word_actions[] = {
+	{ "visit", "走访", NULL },
+	{ "mediation", "调解", NULL },
+	{ "call", "电话", NULL },
+	{ "meeting", "会商", NULL },
+	{ "other", "其他", NULL },
+	{ NULL, NULL, NULL },
+};
+
+/* The ends a dispute can reach with DISPUTE-STATUS. */
+static const struct word word_ends[] = {
+	{ "mediated", "调处成功", "已调处" },
+	{ "escalated", "上交", "未化解上交" },
+	{ "closed", "办结", "其他原因办结" },
+	{ NULL, NULL, NULL },
+};
+
+/* Every status a dispute can be in, as shown. */
+static const struct word word_states[] = {
+	{ "reported", "待分流", NULL },
+	{ "open", "在办", NULL },
+	{ "mediated", "调处成功", NULL },
+	{ "escalated", "已上交", NULL },
+	{ "closed", "已办结", NULL },
+	{ "watch", "在控", NULL },		/* the register's */
+	{ "resolved", "已化解", NULL },
+	{ NULL, NULL, NULL },
+};
+
+static const struct word word_bands[] = {
+	{ "lt50", "<50人", "<50" },
+	{ "50-100", "50-100人", NULL },
+	{ "100-500", "100-500人", NULL },
+	{ "gt500", ">500人", ">500" },
+	{ NULL, NULL, NULL },
+};
+
+/* What `dispute list --status` may ask for. */
+static const struct word word_lists[] = {
+	{ "open", "未办结", "在办" },
+	{ "overdue", "逾期", NULL },
+	{ "closed", "已办结", NULL },
+	{ "all", "全部", NULL },
+	{ "reported", "待分流", NULL },
+	{ "mediated", "调处成功", NULL },
+	{ "escalated", "已上交", NULL },
+	{ NULL, NULL, NULL },
+};
+
+/* The status of an entry of the petition-risk register. */
+static const struct word word_risks[] = {
+	{ "watch", "在控", "稳控" },
+	{ "resolved", "已化解", "化解" },
+	{ NULL, NULL, NULL },
+};
+
+/* What `risk list --status` may ask for. */
+static const struct word word_risk_lists[] = {
+	{ "watch", "在控", NULL },
+	{ "resolved", "已化解", NULL },
+	{ "all", "全部", NULL },
+	{ NULL, NULL, NULL },
+};
+
+static const struct word word_warnings[] = {
+	{ "red", "红", NULL },
+	{ "yellow", "黄", NULL },
+	{ "none", "", NULL },
+	{ NULL, NULL, NULL },
+};
+
+/* The protocol name of s (English, either case, or Chinese), or NULL. */
+static const char *
+word_parse(const struct word *w, const char *s)
+{
+	for (; w->name != NULL; w++)
+		if (strcasecmp(s, w->name) == 0 || strcmp(s, w->label) == 0 ||
+		    (w->alias != NULL && strcmp(s, w->alias) == 0))
+			return w->name;
+	return NULL;
+}
+
+/* The Chinese label of a protocol name, or the name itself. */
+static const char *
+word_label(const struct word *w, const char *name)
+{
+	if (name == NULL)
+		return "";
+	for (; w->name != NULL; w++)
+		if (strcmp(name, w->name) == 0)
+			return w->label;
+	return name;
+}
+
+/* ---- disputes: the writes ------------------------------------------------- */
+
+/* Checks that a required option was given; returns 0 or 2. */
+static int
+option_required(const struct cli *cli, const char *cmd, enum opt_id id)
+{
+	const char	*name = opt_names[id].name;
+
+	if (cli->opt[id] == NULL)
+		return usage_error(cmd, "缺少 --%s (missing --%s)", name, name);
+	if (cli->opt[id][0] == '\0')
+		return usage_error(cmd, "--%s 不能为空 (--%s is empty)", name,
+		    name);
+	return 0;
+}
+
+/* Adds a required free text (notes, reasons); returns 0 or 2. */
+static int
+record_text_req(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, size_t max, struct record *r)
+{
+	int	 rv;
+
+	if ((rv = option_required(cli, cmd, id)) != 0)
+		return rv;
+	return record_text(cli, cmd, id, key, max, r);
+}
+
+/*
+ * Adds a one-line value (a category, a name) that the server judges: text
+ * without control characters, at most 200 bytes.  Returns 0 or 2.
+ */
+static int
+record_word(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, bool required, struct record *r)
+{
+	const char	*v = cli->opt[id], *name = opt_names[id].name;
+	int		 rv;
+
+	if (v == NULL && !required)
+		return 0;
+	if ((rv = option_required(cli, cmd, id)) != 0)
+		return rv;
+	if (!text_valid(v, false) || strlen(v) > 200)
+		return usage_error(cmd, "--%s 须为一行文本, 至多 200 字节 (--%s "
+		    "must be one line of text, at most 200 bytes)", name, name);
+	record_field(r, key, v);
+	return 0;
+}
+
+/*
+ * Adds the protocol name of a word option (English or Chinese); an unknown
+ * word is a usage error that lists the known ones.  Returns 0 or 2.
+ */
+static int
+record_choice(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, const struct word *words, bool required,
+    struct record *r, const char **ret_name)
+{
+	const char		*v = cli->opt[id], *name = opt_names[id].name;
+	const char		*pick;
+	const struct word	*w;
+	struct strbuf		 known = { NULL, 0, 0 };
+	char			 sbuf[64];
+	int			 rv;
+
+	if (v == NULL && !required)
+		return 0;
+	if ((rv = option_required(cli, cmd, id)) != 0)
+		return rv;
+	if ((pick = word_parse(words, v)) == NULL) {
+		for (w = words; w->name != NULL; w++) {
+			if (w != words)
+				sb_adds(&known, ", ");
+			sb_adds(&known, w->name);
+			sb_adds(&known, " ");
+			sb_adds(&known, w->label);
+		}
+		rv = usage_error(cmd, "未知的 --%s '%s' (unknown --%s: %s)",
+		    name, sanitize(v, sbuf, sizeof(sbuf)), name, known.buf);
+		sb_free(&known);
+		return rv;
+	}
+	record_field(r, key, pick);
+	if (ret_name != NULL)
+		*ret_name = pick;
+	return 0;
+}
+
+/* Adds a UUID option (a dispute, a screening item), normalized; 0 or 2. */
+static int
+record_uuid(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, bool required, struct record *r)
+{
+	const char	*name = opt_names[id].name;
+	uint8_t		 uuid[16];
+	char		*text;
+	int		 rv;
+
+	if (cli->opt[id] == NULL && !required)
+		return 0;
+	if ((rv = option_required(cli, cmd, id)) != 0)
+		return rv;
+	if (proto_uuid_parse(cli->opt[id], uuid) != 0)
+		return usage_error(cmd, "--%s 须为 UUID, 即上报时输出的编号 "
+		    "(--%s must be a UUID, as printed when it was recorded)",
+		    name, name);
+	text = xmalloc(PINGAN_UUID_STRLEN + 1);
+	proto_uuid_format(uuid, text);
+	record_field_owned(r, key, text);
+	return 0;
+}
+
+/* Adds a day option (YYYY-MM-DD); returns 0 or 2. */
+static int
+record_date(const struct cli *cli, const char *cmd, enum opt_id id,
+    const char *key, bool required, struct record *r)
+{
+	const char	*name = opt_names[id].name;
+	int		 rv;
+
+	if (cli->opt[id] == NULL && !required)
+		return 0;
+	if ((rv = option_required(cli, cmd, id)) != 0)
+		return rv;
+	if (!date_valid(cli->opt[id]))
+		return usage_error(cmd, "--%s 须为日期 YYYY-MM-DD (--%s must be "
+		    "a date, YYYY-MM-DD)", name, name);
+	record_field(r, key, cli->opt[id]);
+	return 0;
+}
+
+/* DISPUTE-REPORT: village, category, source, account, parties, flags. */
+static int
+case_build_report(const struct cli *cli, const char *cmd, struct record *r)
+{
+	const char	*people = cli->opt[OPT_PEOPLE], *p;
+	int		 rv;
+
+	if ((rv = record_code(cli, cmd, OPT_VILLAGE, "village", true,
+	    r)) != 0 ||
+	    (rv = record_word(cli, cmd, OPT_CATEGORY, "category", true,
+	    r)) != 0 ||
+	    (rv = record_choice(cli, cmd, OPT_SOURCE, "source",
+	    word_sources, true, r, NULL)) != 0 ||
+	    (rv = record_text_req(cli, cmd, OPT_SUMMARY, "summary",
+	    CLIENT_TEXT_MAX, r)) != 0 ||
+	    (rv = record_text(cli, cmd, OPT_PARTIES, "parties",
+	    CLIENT_TEXT_MAX, r)) != 0 ||
+	    (rv = record_text(cli, cmd, OPT_CONTACTS, "contacts",
+	    CLIENT_TEXT_MAX, r)) != 0)
+		return rv;
+	if (cli->opt[OPT_BAND] != NULL && people != NULL)
+		return usage_error(cmd, "--band 和 --people 只能给一个 (give "
+		    "--band or --people, not both)");
+	if ((rv = record_choice(cli, cmd, OPT_BAND, "band", word_bands,
+	    false, r, NULL)) != 0)
+		return rv;
+	if (people != NULL) {
+		for (p = people; *p >= '0' && *p <= '9'; p++)
+			;
+		if (people[0] == '\0' || *p != '\0' || p - people > 7 ||
+		    atoi(people) < 1)
+			return usage_error(cmd, "--people 须为正整数 (--people "
+			    "must be a positive number)");
+		record_field(r, "people", people);
+	}
+	if (cli->opt[OPT_GROUP_PETITION] != NULL)
+		record_field(r, "group_petition", "yes");
+	if (cli->opt[OPT_CROSS_AREA] != NULL)
+		record_field(r, "cross_area", "yes");
+	return record_uuid(cli, cmd, OPT_SCREENING, "screening", false, r);
+}
+
+/* DISPUTE-TRIAGE: level, handlers, leader, deadline (and a reason). */
+static int
+case_build_triage(const struct cli *cli, const char *cmd, struct record *r)
+{
+	const char	*level = NULL;
+	int		 rv;
+
+	if ((rv = record_uuid(cli, cmd, OPT_DISPUTE, "dispute", true,
+	    r)) != 0 ||
+	    (rv = record_choice(cli, cmd, OPT_LEVEL, "level", word_levels,
+	    true, r, &level)) != 0 ||
+	    (rv = option_required(cli, cmd, OPT_HANDLERS)) != 0 ||
+	    (rv = record_codes(cli, cmd, OPT_HANDLERS, "handlers", r)) != 0 ||
+	    (rv = record_code(cli, cmd, OPT_LEADER, "leader", false,
+	    r)) != 0 ||
+	    (rv = record_date(cli, cmd, OPT_DEADLINE, "deadline", false,
+	    r)) != 0 ||
+	    (rv = record_text(cli, cmd, OPT_REASON, "reason",
+	    CLIENT_TEXT_MAX, r)) != 0)
+		return rv;
+	if (strcmp(level, "town") == 0 && cli->opt[OPT_LEADER] == NULL)
+		return usage_error(cmd, "镇级办理须有包案领导 --leader (a "
+		    "town-level dispute needs its responsible leader, "
+		    "--leader)");
+	return 0;
+}
+
+/* DISPUTE-LOG: what a handler did. */
+static int
+case_build_log(const struct cli *cli, const char *cmd, struct record *r)
+{
+	int	 rv;
+
+	if ((rv = record_uuid(cli, cmd, OPT_DISPUTE, "dispute", true,
+	    r)) != 0 ||
+	    (rv = record_choice(cli, cmd, OPT_ACTION, "action",
+	    word_actions, true, r, NULL)) != 0)
+		return rv;
+	return record_text_req(cli, cmd, OPT_NOTE, "note", CLIENT_NOTE_MAX, r);
+}
+
+/* DISPUTE-STATUS: mediated with its outcome, or escalated/closed and why. */
+static int
+case_build_status(const struct cli *cli, const char *cmd, struct record *r)
+{
+	const char	*status = NULL;
+	int		 rv;
+
+	if ((rv = record_uuid(cli, cmd, OPT_DISPUTE, "dispute", true,
+	    r)) != 0 ||
+	    (rv = record_choice(cli, cmd, OPT_STATUS, "status", word_ends,
+	    true, r, &status)) != 0)
+		return rv;
+	if (strcmp(status, "mediated") == 0) {
+		if (cli->opt[OPT_REASON] != NULL)
+			return usage_error(cmd, "调处成功用 --outcome 写结果, 不用 "
+			    "--reason (mediated takes --outcome, not --reason)");
+		return record_text_req(cli, cmd, OPT_OUTCOME, "outcome",
+		    CLIENT_TEXT_MAX, r);
+	}
+	if (cli->opt[OPT_OUTCOME] != NULL)
+		return usage_error(cmd, "上交或办结用 --reason 说明理由, 不用 "
+		    "--outcome (escalated and closed take --reason)");
+	return record_text_req(cli, cmd, OPT_REASON, "reason", CLIENT_TEXT_MAX,
+	    r);
+}
+
+/* DISPUTE-EXTEND: a later deadline and why. */
+static int
+case_build_extend(const struct cli *cli, const char *cmd, struct record *r)
+{
+	int	 rv;
+
+	if ((rv = record_uuid(cli, cmd, OPT_DISPUTE, "dispute", true,
+	    r)) != 0 ||
+	    (rv = record_date(cli, cmd, OPT_DEADLINE, "deadline", true,
+	    r)) != 0)
+		return rv;
+	return record_text_req(cli, cmd, OPT_REASON, "reason", CLIENT_TEXT_MAX,
+	    r);
+}
+
+/* DISPUTE-REOPEN: why an ended dispute is open again. */
+static int
+case_build_reopen(const struct cli *cli, const char *cmd, struct record *r)
+{
+	int	 rv;
+
+	if ((rv = record_uuid(cli, cmd, OPT_DISPUTE, "dispute", true,
+	    r)) != 0 ||
+	    (rv = record_text_req(cli, cmd, OPT_REASON, "reason",
+	    CLIENT_TEXT_MAX, r)) != 0)
+		return rv;
+	return record_date(cli, cmd, OPT_DEADLINE, "deadline", false, r);
+}
+
+/* RISK-ADD: a person of the petition-risk register. */
+static int
+case_build_risk_add(const struct cli *cli, const char *cmd, struct record *r)
+{
+	int	 rv;
+
+	if ((rv = record_word(cli, cmd, OPT_PERSON, "person", true, r)) != 0 ||
+	    (rv = record_text_req(cli, cmd, OPT_REASON, "reason",
+	    CLIENT_TEXT_MAX, r)) != 0 ||
+	    (rv = record_code(cli, cmd, OPT_CADRE, "cadre", true, r)) != 0 ||
+	    (rv = record_code(cli, cmd, OPT_VILLAGE, "village", false,
+	    r)) != 0 ||
+	    (rv = record_choice(cli, cmd, OPT_STATUS, "status", word_risks,
+	    false, r, NULL)) != 0)
+		return rv;
+	return record_uuid(cli, cmd, OPT_DISPUTE, "dispute", false, r);
+}
+
+/* RISK-UPDATE: a new status, cadre or reason of an entry, and why. */
+static int
+case_build_risk_update(const struct cli *cli, const char *cmd,
+    struct record *r)
+{
+	int	 rv;
+
+	if (cli->opt[OPT_STATUS] == NULL && cli->opt[OPT_CADRE] == NULL &&
+	    cli->opt[OPT_REASON] == NULL)
+		return usage_error(cmd, "须给出 --status, --cadre 或 --reason "
+		    "(give --status, --cadre or --reason)");
+	if ((rv = record_uuid(cli, cmd, OPT_RISK, "risk", true, r)) != 0 ||
+	    (rv = record_choice(cli, cmd, OPT_STATUS, "status", word_risks,
+	    false, r, NULL)) != 0 ||
+	    (rv = record_code(cli, cmd, OPT_CADRE, "cadre", false, r)) != 0 ||
+	    (rv = record_text(cli, cmd, OPT_REASON, "reason",
+	    CLIENT_TEXT_MAX, r)) != 0)
+		return rv;
+	return record_text(cli, cmd, OPT_NOTE, "note", CLIENT_NOTE_MAX, r);
+}
+
+/* The writes of `pingan dispute` and `pingan risk`, by subcommand. */
+static const struct {
+	const char	*cmd;		/* "dispute report", ... */
+	const char	*verb;
+	int		(*build)(const struct cli *, const char *,
+			    struct record *);
+} case_writes[] = {
+	{ "dispute report", "DISPUTE-REPORT", case_build_report },
+	{ "dispute triage", "DISPUTE-TRIAGE", case_build_triage },
+	{ "dispute log", "DISPUTE-LOG", case_build_log },
+	{ "dispute status", "DISPUTE-STATUS", case_build_status },
+	{ "dispute extend", "DISPUTE-EXTEND", case_build_extend },
+	{ "dispute reopen", "DISPUTE-REOPEN", case_build_reopen },
+	{ "risk add", "RISK-ADD", case_build_risk_add },
+	{ "risk update", "RISK-UPDATE", case_build_risk_update },
+};
+
+/*
+ * Builds, sends (after what waits in the spool) or spools one write of the
+ * ledger, and prints its id; cmd names it ("dispute triage").  Returns the
+ * exit status, as for a check-in.
+ */
+static int
+case_write(const struct cli *cli, const char *cmd)
+{
+	struct settings		 s;
+	struct record		 rec;
+	enum write_outcome	 outcome;
+	size_t			 i;
+	int			 rv;
+
+	for (i = 0; i < nitems(case_writes); i++)
+		if (strcmp(case_writes[i].cmd, cmd) == 0)
+			break;
+	if (i == nitems(case_writes))
+		return usage_error(cmd, "未知子命令 (unknown subcommand)");
+	if ((rv = record_init(cli, cmd, case_writes[i].verb, &rec)) != 0)
+		return rv;
+	if ((rv = case_writes[i].build(cli, cmd, &rec)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0) {
+		record_free(&rec);
+		return rv;
+	}
+	rv = write_run(&s, cmd, &rec, &outcome, NULL, 0);
+	record_free(&rec);
+	settings_free(&s);
+	return rv;
+}
+
+/* ---- disputes: reading the JSON the server sends --------------------------- */
+
+/* Chinese headings of the keys in the ledger's JSON. */
+static const struct {
+	const char	*key;
+	const char	*label;
+} view_labels[] = {
+	{ "id", "编号" },
+	{ "village", "村(居)" },
+	{ "village_name", "村(居)名称" },
+	{ "category", "类别" },
+	{ "source", "来源" },
+	{ "screening", "排查记录" },
+	{ "summary", "简要情况" },
+	{ "parties", "当事人" },
+	{ "contacts", "联系方式" },
+	{ "band", "涉及人数" },
+	{ "people", "人数" },
+	{ "group_petition", "群体性上访苗头" },
+	{ "cross_area", "跨区域" },
+	{ "major", "重大" },
+	{ "level", "级别" },
+	{ "leader", "包案领导" },
+	{ "handlers", "办案人员" },
+	{ "deadline", "办结时限" },
+	{ "status", "状态" },
+	{ "result", "结果/理由" },
+	{ "warning", "预警" },
+	{ "days_left", "剩余天数" },
+	{ "reported_at", "上报时间" },
+	{ "reported_by", "上报人" },
+	{ "triaged_at", "分流时间" },
+	{ "updated_at", "更新时间" },
+	{ "action", "方式" },
+	{ "outcome", "调处结果" },
+	{ "reason", "理由" },
+	{ "note", "说明" },
+	{ "was", "原" },
+	{ "person", "重点人员" },
+	{ "cadre", "责任人" },
+	{ "dispute", "相关纠纷" },
+	{ "added_at", "登记时间" },
+	{ "added_by", "登记人" },
+	{ "at", "时间" },
+	{ "worker", "人员" },
+	{ "request", "请求" },
+	{ "record", "记录" },
+	{ "peer", "来源地址" },
+};
+
+/* The heading of a key, or the key itself. */
+static const char *
+view_label(const char *key)
+{
+	size_t	 i;
+
+	if (key == NULL)
+		return "";
+	for (i = 0; i < nitems(view_labels); i++)
+		if (strcmp(view_labels[i].key, key) == 0)
+			return view_labels[i].label;
+	return key;
+}
+
+/* The Chinese name of a history entry's verb. */
+static const char *
+view_verb(const char *verb)
+{
+	static const struct word verbs[] = {
+		{ "report", "上报", NULL },
+		{ "triage", "分流", NULL },
+		{ "reassign", "改派", NULL },
+		{ "log", "办理", NULL },
+		{ "status", "办结", NULL },
+		{ "extend", "延期", NULL },
+		{ "reopen", "重新办理", NULL },
+		{ NULL, NULL, NULL },
+	};
+
+	return word_label(verbs, verb);
+}
+
+/* Tells whether a node is a person: an object with a "code". */
+static bool
+view_person(const struct json_doc *d, const struct json_node *n)
+{
+	return n != NULL && n->type == JSON_OBJECT &&
+	    json_get(d, n, "code") != NULL;
+}
+
+/* "2025-03-04T10:00:00+08:00" as "2025-03-04 10:00"; other text as is. */
+static void
+view_time(const char *s, char *buf, size_t size)
+{
+	if (s != NULL && strlen(s) >= 16 && s[4] == '-' && s[7] == '-' &&
+	    s[10] == 'T' && s[13] == ':')
+		snprintf(buf, size, "%.10s %.5s", s, s + 11);
+	else
+		snprintf(buf, size, "%s", s != NULL ? s : "");
+}
+
+/* How a value is shown in a table. */
+enum view_mode {
+	VIEW_FULL = 0,		/* people as "M001 陈玉兰" */
+	VIEW_NAMES,		/* people by name only */
+	VIEW_DAY,		/* times as their day */
+};
+
+/*
+ * Appends a value to sb as it is shown: the ledger's words in Chinese,
+ * times shortened, people by code and name, true/false as 是/否, null as
+ * nothing, arrays joined with ','.  The key says which words a string is.
+ */
+static void
+view_value(const struct json_doc *d, const char *key,
+    const struct json_node *n, enum view_mode mode, struct strbuf *sb)
+{
+	const struct json_node	*e, *m;
+	const char		*s;
+	char			 buf[64];
+	size_t			 start;
+	double			 v;
+
+	if (n == NULL)
+		return;
+	if (key == NULL)
+		key = "";
+	switch (n->type) {
+	case JSON_NULL:
+		return;
+	case JSON_TRUE:
+		sb_adds(sb, "是");
+		return;
+	case JSON_FALSE:
+		sb_adds(sb, "否");
+		return;
+	case JSON_NUMBER:
+		v = n->num;
+		if (v == floor(v) && fabs(v) < 1e15)
+			snprintf(buf, sizeof(buf), "%.0f", v);
+		else
+			snprintf(buf, sizeof(buf), "%.1f", v);
+		sb_adds(sb, buf);
+		return;
+	case JSON_ARRAY:
+		for (e = json_first(d, n); e != NULL; e = json_next(d, e)) {
+			if (e != json_first(d, n))
+				sb_adds(sb, ",");
+			view_value(d, key, e, mode, sb);
+		}
+		return;
+	case JSON_OBJECT:
+		if (view_person(d, n)) {
+			s = json_str(json_get(d, n, "name"));
+			if (mode != VIEW_NAMES || s == NULL || s[0] == '\0')
+				sb_adds(sb, json_str(json_get(d, n, "code")) !=
+				    NULL ? json_str(json_get(d, n, "code")) :
+				    "?");
+			if (s != NULL && s[0] != '\0') {
+				if (mode != VIEW_NAMES)
+					sb_adds(sb, " ");
+				sb_adds(sb, s);
+			}
+			return;
+		}
+		/*
+		 * An object of changes: "label: value; ..." (nulls left
+		 * out), then what they were: "(原 label: value; ...)".
+		 */
+		start = sb->len;
+		for (m = json_first(d, n); m != NULL; m = json_next(d, m)) {
+			if (strcmp(m->key, "was") == 0 || m->type == JSON_NULL)
+				continue;
+			if (sb->len > start)
+				sb_adds(sb, "; ");
+			sb_adds(sb, view_label(m->key));
+			sb_adds(sb, ": ");
+			view_value(d, m->key, m, mode, sb);
+		}
+		if ((m = json_get(d, n, "was")) != NULL &&
+		    m->type == JSON_OBJECT && json_first(d, m) != NULL) {
+			sb_adds(sb, sb->len > start ? " (原 " : "(原 ");
+			view_value(d, "was", m, mode, sb);
+			sb_adds(sb, ")");
+		}
+		return;
+	case JSON_STRING:
+		break;
+	}
+	s = n->str;
+	if (strcmp(key, "status") == 0)
+		s = word_label(word_states, s);
+	else if (strcmp(key, "level") == 0)
+		s = word_label(word_levels, s);
+	else if (strcmp(key, "source") == 0)
+		s = word_label(word_sources, s);
+	else if (strcmp(key, "band") == 0)
+		s = word_label(word_bands, s);
+	else if (strcmp(key, "warning") == 0)
+		s = word_label(word_warnings, s);
+	else if (strcmp(key, "action") == 0)
+		s = word_label(word_actions, s);
+	else if (strcmp(key, "verb") == 0)
+		s = view_verb(s);
+	else if (strcmp(key, "record") == 0)
+		s = strcmp(s, "risk") == 0 ? "上访重点人员" :
+		    strcmp(s, "dispute") == 0 ? "矛盾纠纷" : s;
+	else if (strlen(s) >= 16 && s[10] == 'T') {
+		if (mode == VIEW_DAY)
+			snprintf(buf, sizeof(buf), "%.10s", s);
+		else
+			view_time(s, buf, sizeof(buf));
+		s = buf;
+	}
+	sb_adds(sb, s);
+}
+
+/* The value of obj.key as shown ("-" for nothing), in sb. */
+static const char *
+view_cell(const struct json_doc *d, const struct json_node *obj,
+    const char *key, enum view_mode mode, struct strbuf *sb)
+{
+	sb->len = 0;
+	sb_adds(sb, "");
+	view_value(d, key, json_get(d, obj, key), mode, sb);
+	if (sb->len == 0)
+		sb_adds(sb, "-");
+	return sb->buf;
+}
+
+/* A number member, or -1 when absent. */
+static double
+view_num(const struct json_doc *d, const struct json_node *obj,
+    const char *key)
+{
+	const struct json_node	*n = json_get(d, obj, key);
+
+	return n != NULL && n->type == JSON_NUMBER ? n->num : -1;
+}
+
+/* Parses a reply's JSON object; reports a bad one (exit 3). */
+static int
+view_parse(const char *json, struct json_doc *doc)
+{
+	memset(doc, 0, sizeof(*doc));
+	if (json_parse(json, strlen(json), doc) != 0 ||
+	    json_root(doc)->type != JSON_OBJECT) {
+		json_free(doc);
+		return errorx(EXIT_NETWORK, "服务器的回复不是有效的 JSON 对象 (the "
+		    "reply from the server is not a valid JSON object)");
+	}
+	return 0;
+}
+
+/* An array member of obj, or NULL. */
+static const struct json_node *
+view_array(const struct json_doc *d, const struct json_node *obj,
+    const char *key)
+{
+	const struct json_node	*n = json_get(d, obj, key);
+
+	return n != NULL && n->type == JSON_ARRAY ? n : NULL;
+}
+
+/* Tells whether every cell of column j (below the heading) is a number. */
+static bool
+view_numeric_column(const struct text_table *t, size_t j)
+{
+	const char	*p;
+	size_t		 i;
+
+	for (i = 1; i < t->nrows; i++) {
+		p = t->cells[i * t->ncols + j];
+		if (*p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		while ((*p >= '0' && *p <= '9') || *p == '.')
+			p++;
+		if (*p != '\0')
+			return false;
+	}
+	return t->nrows > 1;
+}
+
+/*
+ * Prints an array of objects as an aligned table of the given columns
+ * (keys and headings); "无 (none)" for an empty one.  Returns the rows.
+ */
+static size_t
+view_table(const struct json_doc *d, const struct json_node *arr,
+    const char *const *keys, const char *const *hdrs, size_t ncols,
+    enum view_mode mode, const char *indent)
+{
+	const struct json_node	*e;
+	struct text_table	 t;
+	struct strbuf		 cell[16];
+	const char		*row[16];
+	size_t			 j, n = 0;
+
+	if (ncols > nitems(row))
+		ncols = nitems(row);
+	memset(cell, 0, sizeof(cell));
+	ttab_init(&t, ncols, 0);
+	ttab_add(&t, hdrs);
+	for (e = json_first(d, arr); e != NULL; e = json_next(d, e)) {
+		if (e->type != JSON_OBJECT)
+			continue;
+		for (j = 0; j < ncols; j++)
+			row[j] = view_cell(d, e, keys[j], mode, &cell[j]);
+		ttab_add(&t, row);
+		n++;
+	}
+	for (j = 0; j < ncols; j++)
+		if (view_numeric_column(&t, j))
+			t.right |= 1u << j;
+	if (n == 0)
+		printf("%s无 (none)\n", indent);
+	else
+		ttab_print(&t, indent);
+	ttab_free(&t);
+	for (j = 0; j < ncols; j++)
+		sb_free(&cell[j]);
+	return n;
+}
+
+/* ---- disputes: list and show --------------------------------------------- */
+
+/* How soon a warning lists: red, yellow, then the rest. */
+static int
+view_warning_rank(const struct json_doc *d, const struct json_node *dispute)
+{
+	const char	*w = json_str(json_get(d, dispute, "warning"));
+
+	if (w != NULL && strcmp(w, "red") == 0)
+		return 0;
+	if (w != NULL && strcmp(w, "yellow") == 0)
+		return 1;
+	return 2;
+}
+
+/* A dispute of a list and its place, for a stable sort by warning. */
+struct view_row {
+	const struct json_node	*node;
+	int			 rank;
+	size_t			 pos;
+};
+
+static int
+view_row_cmp(const void *a, const void *b)
+{
+	const struct view_row	*x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* "逾期3天", "今天到期", "剩2天", or "" for a dispute without a deadline. */
+static void
+view_days_left(const struct json_doc *d, const struct json_node *dispute,
+    char *buf, size_t size)
+{
+	const struct json_node	*n = json_get(d, dispute, "days_left");
+
+	if (n == NULL || n->type != JSON_NUMBER)
+		snprintf(buf, size, "%s", "");
+	else if (n->num < 0)
+		snprintf(buf, size, "逾期%.0f天", -n->num);
+	else if (n->num == 0)
+		snprintf(buf, size, "今天到期");
+	else
+		snprintf(buf, size, "剩%.0f天", n->num);
+}
+
+/*
+ * Prints disputes (of a list, or the cases of a report) as a table: the
+ * warning mark and the days left first.  With sort, red ones go first,
+ * then yellow ones, the server's order kept otherwise.  Returns the rows
+ * and counts the red and yellow ones.
+ */
+static size_t
+view_cases(const struct json_doc *d, const struct json_node *arr, bool sort,
+    const char *indent, size_t *ret_red, size_t *ret_yellow)
+{
+	static const char *const keys[] = { "id", "village_name", "category",
+	    "level", "status", "reported_at", "deadline", "leader",
+	    "handlers" };
+	const char		*hdr[13] = { "预警", "期限", "编号", "村(居)",
+	    "类别", "级别", "状态", "上报", "办结时限", "包案领导", "办案人员",
+	    "重大", "简要情况" };
+	const char		*row[13];
+	const struct json_node	*e, *m;
+	struct view_row		*rows = NULL;
+	struct text_table	 t;
+	struct strbuf		 cell[nitems(keys)];
+	char			 left[32], sum[200];
+	size_t			 n = 0, i, j, red = 0, yellow = 0;
+
+	for (e = json_first(d, arr); e != NULL; e = json_next(d, e)) {
+		if (e->type != JSON_OBJECT)
+			continue;
+		rows = xreallocarray(rows, n + 1, sizeof(*rows));
+		rows[n].node = e;
+		rows[n].rank = sort ? view_warning_rank(d, e) : 0;
+		rows[n].pos = n;
+		red += view_warning_rank(d, e) == 0;
+		yellow += view_warning_rank(d, e) == 1;
+		n++;
+	}
+	if (ret_red != NULL)
+		*ret_red = red;
+	if (ret_yellow != NULL)
+		*ret_yellow = yellow;
+	if (n == 0) {
+		printf("%s无 (none)\n", indent);
+		return 0;
+	}
+	qsort(rows, n, sizeof(*rows), view_row_cmp);
+	memset(cell, 0, sizeof(cell));
+	ttab_init(&t, nitems(hdr), 0);
+	ttab_add(&t, hdr);
+	for (i = 0; i < n; i++) {
+		e = rows[i].node;
+		row[0] = word_label(word_warnings,
+		    json_str(json_get(d, e, "warning")));
+		view_days_left(d, e, left, sizeof(left));
+		row[1] = left;
+		for (j = 0; j < nitems(keys); j++)
+			row[j + 2] = view_cell(d, e, keys[j],
+			    strcmp(keys[j], "reported_at") == 0 ? VIEW_DAY :
+			    VIEW_NAMES, &cell[j]);
+		if (strcmp(row[3], "-") == 0)
+			row[3] = view_cell(d, e, "village", VIEW_NAMES,
+			    &cell[1]);
+		m = json_get(d, e, "major");
+		row[11] = m != NULL && m->type == JSON_TRUE ? "重大" : "";
+		snprintf(sum, sizeof(sum), "%s", sum_str(d, e, "summary"));
+		cut_width(sum, 30);
+		row[12] = sum;
+		ttab_add(&t, row);
+	}
+	ttab_print(&t, indent);
+	ttab_free(&t);
+	for (j = 0; j < nitems(keys); j++)
+		sb_free(&cell[j]);
+	free(rows);
+	return n;
+}
+
+/* Prints a DISPUTE-LIST reply as a table, overdue ones first. */
+static int
+view_case_list(const char *json)
+{
+	struct json_doc		 doc;
+	const struct json_node	*root, *list;
+	const char		*st, *v;
+	size_t			 n, red, yellow;
+	int			 rv;
+
+	if ((rv = view_parse(json, &doc)) != 0)
+		return rv;
+	root = json_root(&doc);
+	if ((list = view_array(&doc, root, "disputes")) == NULL) {
+		json_free(&doc);
+		return errorx(EXIT_NETWORK, "服务器的回复中没有纠纷列表 (no list "
+		    "of disputes in the reply)");
+	}
+	st = sum_str(&doc, root, "status");
+	printf("矛盾纠纷台账 (disputes): %s", word_label(word_lists, st));
+	if ((v = json_str(json_get(&doc, root, "village"))) != NULL)
+		printf(", 村(居) %s", v);
+	if (json_str(json_get(&doc, root, "from")) != NULL ||
+	    json_str(json_get(&doc, root, "to")) != NULL)
+		printf(", 上报于 %s 至 %s", sum_str(&doc, root, "from"),
+		    sum_str(&doc, root, "to"));
+	putchar('\n');
+	n = view_cases(&doc, list, true, "", &red, &yellow);
+	if (n > 0)
+		printf("共 %zu 件, 逾期 (红) %zu 件, 临近时限 (黄) %zu 件 (%zu "
+		    "disputes, %zu overdue, %zu near the deadline)\n", n, red,
+		    yellow, n, red, yellow);
+	json_free(&doc);
+	return 0;
+}
+
+/* Prints a DISPUTE-SHOW reply: the dispute, then its history. */
+static int
+view_case_show(const char *json)
+{
+	static const char *const order[] = { "village", "category", "source",
+	    "status", "result", "level", "leader", "handlers", "deadline",
+	    "reported_at", "reported_by", "triaged_at", "band", "people",
+	    "major", "group_petition", "cross_area", "screening", "parties",
+	    "contacts", "summary", "updated_at" };
+	static const char *const hkeys[] = { "at", "worker", "verb",
+	    "changes", "note" };
+	static const char *const hhdr[] = { "时间", "人员", "事项", "变更",
+	    "说明" };
+	struct json_doc		 doc;
+	const struct json_node	*dsp, *m, *hist;
+	const char		*row[2];
+	struct text_table	 t;
+	struct strbuf		 cell = { NULL, 0, 0 };
+	char			 warn[64], left[32];
+	bool			 redacted;
+	size_t			 k;
+	int			 rv;
+
+	if ((rv = view_parse(json, &doc)) != 0)
+		return rv;
+	dsp = json_root(&doc);
+	m = json_get(&doc, dsp, "redacted");
+	redacted = m != NULL && m->type == JSON_TRUE;
+
+	printf("矛盾纠纷 (dispute) %s\n", sum_str(&doc, dsp, "id"));
+	ttab_init(&t, 2, 0);
+	for (k = 0; k < nitems(order); k++) {
+		if (strcmp(order[k], "contacts") == 0 && redacted)
+			continue;
+		if (strcmp(order[k], "parties") == 0 && redacted) {
+			row[0] = "当事人, 联系方式";
+			row[1] = "(无权查看, 已隐去) (redacted)";
+			ttab_add(&t, row);
+			continue;
+		}
+		if (strcmp(order[k], "village") == 0) {
+			snprintf(warn, sizeof(warn), "%s %s",
+			    sum_str(&doc, dsp, "village"),
+			    sum_str(&doc, dsp, "village_name"));
+			row[0] = view_label("village");
+			row[1] = warn;
+			ttab_add(&t, row);
+			continue;
+		}
+		if (strcmp(order[k], "deadline") == 0 &&
+		    (m = json_get(&doc, dsp, "deadline")) != NULL &&
+		    m->type == JSON_STRING) {
+			view_days_left(&doc, dsp, left, sizeof(left));
+			snprintf(warn, sizeof(warn), "%s %s%s%s", m->str,
+			    word_label(word_warnings, json_str(json_get(&doc,
+			    dsp, "warning"))), left[0] != '\0' ? " " : "",
+			    left);
+			row[0] = view_label("deadline");
+			row[1] = warn;
+			ttab_add(&t, row);
+			continue;
+		}
+		if ((m = json_get(&doc, dsp, order[k])) == NULL ||
+		    m->type == JSON_NULL)
+			continue;
+		row[0] = view_label(order[k]);
+		row[1] = view_cell(&doc, dsp, order[k], VIEW_FULL, &cell);
+		ttab_add(&t, row);
+	}
+	ttab_print(&t, "  ");
+	ttab_free(&t);
+	sb_free(&cell);
+
+	printf("\n办理经过 (history)\n");
+	if ((hist = view_array(&doc, dsp, "history")) != NULL)
+		view_table(&doc, hist, hkeys, hhdr, nitems(hkeys), VIEW_FULL,
+		    "  ");
+	else
+		printf("  无 (none)\n");
+	json_free(&doc);
+	return 0;
+}
+
+/* Runs one read of the ledger and prints the reply, or its JSON. */
+static int
+case_read(const struct cli *cli, const char *cmd, const char *request,
+    int (*print)(const char *))
+{
+	struct settings	 s;
+	char		*json = NULL;
+	int		 rv;
+
+	if ((rv = settings_terminal(cli, &s, cmd)) != 0)
+		return rv;
+	if ((rv = query_run(&s, cmd, request, &json)) == 0) {
+		if (json[0] != '{')
+			rv = reply_unexpected(json);
+		else if (cli->opt[OPT_JSON] != NULL)
+			printf("%s\n", json);
+		else
+			rv = print(json);
+	}
+	free(json);
+	settings_free(&s);
+	return rv;
+}
+
+/* Checks --from and --to (days, in order); returns 0 or 2. */
+static int
+option_days(const struct cli *cli, const char *cmd)
+{
+	const char	*from = cli->opt[OPT_FROM], *to = cli->opt[OPT_TO];
+
+	if ((from != NULL && !date_valid(from)) ||
+	    (to != NULL && !date_valid(to)))
+		return usage_error(cmd, "日期须为 YYYY-MM-DD (dates must be "
+		    "YYYY-MM-DD)");
+	if (from != NULL && to != NULL && strcmp(from, to) > 0)
+		return usage_error(cmd, "--from 晚于 --to (--from is after --to)");
+	return 0;
+}
+
+/*
+ * Builds a read request from the options of a list: the verb, then each
+ * option given (the word ones checked against their words).  Returns 0 or
+ * 2.
+ */
+static int
+case_read_request(const struct cli *cli, const char *cmd, const char *verb,
+    const struct word *statuses, struct strbuf *req)
+{
+	struct record	 r;		/* only to check the options */
+	const char	*which = NULL;
+	int		 rv;
+
+	memset(&r, 0, sizeof(r));
+	if ((rv = record_choice(cli, cmd, OPT_STATUS, "status", statuses,
+	    false, &r, &which)) != 0 ||
+	    (rv = record_code(cli, cmd, OPT_VILLAGE, "village", false,
+	    &r)) != 0 ||
+	    (rv = record_code(cli, cmd, OPT_BY, "worker", false, &r)) != 0 ||
+	    (rv = option_days(cli, cmd)) != 0)
+		return rv;
+	sb_adds(req, verb);
+	if (which != NULL)
+		sb_field(req, "status", which);
+	if (cli->opt[OPT_VILLAGE] != NULL)
+		sb_field(req, "village", cli->opt[OPT_VILLAGE]);
+	if (cli->opt[OPT_FROM] != NULL)
+		sb_field(req, "from", cli->opt[OPT_FROM]);
+	if (cli->opt[OPT_TO] != NULL)
+		sb_field(req, "to", cli->opt[OPT_TO]);
+	if (cli->opt[OPT_BY] != NULL)
+		sb_field(req, "worker", cli->opt[OPT_BY]);
+	if (cli->opt[OPT_SENSITIVE] != NULL)
+		sb_field(req, "sensitive", "yes");
+	return 0;
+}
+
+/* pingan dispute list. */
+static int
+case_list(const struct cli *cli, const char *cmd)
+{
+	struct strbuf	 req = { NULL, 0, 0 };
+	int		 rv;
+
+	if ((rv = case_read_request(cli, cmd, "DISPUTE-LIST", word_lists,
+	    &req)) == 0)
+		rv = case_read(cli, cmd, req.buf, view_case_list);
+	sb_free(&req);
+	return rv;
+}
+
+/* pingan dispute show. */
+static int
+case_show(const struct cli *cli, const char *cmd)
+{
+	struct strbuf	 req = { NULL, 0, 0 };
+	struct record	 r;
+	int		 rv;
+
+	memset(&r, 0, sizeof(r));
+	if ((rv = record_uuid(cli, cmd, OPT_DISPUTE, "dispute", true,
+	    &r)) != 0)
+		return rv;
+	sb_adds(&req, "DISPUTE-SHOW");
+	sb_field(&req, "dispute", r.vals[0]);
+	record_free(&r);
+	rv = case_read(cli, cmd, req.buf, view_case_show);
+	sb_free(&req);
+	return rv;
+}
+
+/* pingan dispute report|triage|log|status|extend|reopen|list|show. */
 static int
 cmd_dispute(struct cli *cli, int argc, char **argv)
 {
-	(void)cli; (void)argc; (void)argv;
-	return usage_error("dispute", "尚未实现 (not yet implemented)");
+	const struct subcommand	*sub;
+	char			 cmd[64];
+	int			 rv;
+
+	if ((rv = sub_options(cli, argc, argv, "dispute", &sub, cmd,
+	    sizeof(cmd))) != 0)
+		return rv < 0 ? 0 : rv;
+	if (strcmp(sub->name, "list") == 0)
+		return case_list(cli, cmd);
+	if (strcmp(sub->name, "show") == 0)
+		return case_show(cli, cmd);
+	return case_write(cli, cmd);
 }
 
+/* ---- the petition-risk register and the audit log --------------------------- */
+
+/* Prints a RISK-LIST reply. */
+static int
+view_risk_list(const char *json)
+{
+	static const char *const keys[] = { "id", "person", "village_name",
+	    "reason", "cadre", "status", "dispute", "added_at" };
+	static const char *const hdr[] = { "编号", "重点人员", "村(居)", "原因",
+	    "责任人", "状态", "相关纠纷", "登记时间" };
+	struct json_doc		 doc;
+	const struct json_node	*list;
+	size_t			 n;
+	int			 rv;
+
+	if ((rv = view_parse(json, &doc)) != 0)
+		return rv;
+	if ((list = view_array(&doc, json_root(&doc), "risks")) == NULL) {
+		json_free(&doc);
+		return errorx(EXIT_NETWORK, "服务器的回复中没有名单 (no register "
+		    "in the reply)");
+	}
+	printf("上访重点人员 (petition-risk register)\n");
+	n = view_table(&doc, list, keys, hdr, nitems(keys), VIEW_FULL, "  ");
+	printf("共 %zu 人 (%zu entries)\n", n, n);
+	json_free(&doc);
+	return 0;
+}
+
+/* pingan risk add|update|list. */
 static int
 cmd_risk(struct cli *cli, int argc, char **argv)
 {
-	(void)cli; (void)argc; (void)argv;
-	return usage_error("risk", "尚未实现 (not yet implemented)");
+	const struct subcommand	*sub;
+	struct strbuf		 req = { NULL, 0, 0 };
+	char			 cmd[64];
+	int			 rv;
+
+	if ((rv = sub_options(cli, argc, argv, "risk", &sub, cmd,
+	    sizeof(cmd))) != 0)
+		return rv < 0 ? 0 : rv;
+	if (strcmp(sub->name, "list") != 0)
+		return case_write(cli, cmd);
+	if ((rv = case_read_request(cli, cmd, "RISK-LIST", word_risk_lists,
+	    &req)) == 0)
+		rv = case_read(cli, cmd, req.buf, view_risk_list);
+	sb_free(&req);
+	return rv;
 }
 
+/* Prints an AUDIT-LIST reply. */
+static int
+view_audit(const char *json)
+{
+	static const char *const keys[] = { "at", "worker", "request",
+	    "record", "id", "peer" };
+	static const char *const hdr[] = { "时间", "人员", "请求", "记录",
+	    "编号", "来源地址" };
+	struct json_doc		 doc;
+	const struct json_node	*root, *list;
+	size_t			 n;
+	int			 rv;
+
+	if ((rv = view_parse(json, &doc)) != 0)
+		return rv;
+	root = json_root(&doc);
+	if ((list = view_array(&doc, root, "entries")) == NULL) {
+		json_free(&doc);
+		return errorx(EXIT_NETWORK, "服务器的回复中没有审计记录 (no audit "
+		    "log in the reply)");
+	}
+	printf("敏感信息查阅记录 (audit log) %s 至 %s\n",
+	    sum_str(&doc, root, "from"), sum_str(&doc, root, "to"));
+	n = view_table(&doc, list, keys, hdr, nitems(keys), VIEW_FULL, "  ");
+	printf("共 %zu 条 (%zu entries)\n", n, n);
+	json_free(&doc);
+	return 0;
+}
+
+/* pingan audit [--from --to --by]. */
 static int
 cmd_audit(struct cli *cli, int argc, char **argv)
 {
-	(void)cli; (void)argc; (void)argv;
-	return usage_error("audit", "尚未实现 (not yet implemented)");
+	const char	*cmd = "audit";
+	struct strbuf	 req = { NULL, 0, 0 };
+	int		 rv;
+
+	if ((rv = write_options(cli, argc, argv, audit_opts, cmd,
+	    command_find(cmd), NULL)) != 0)
+		return rv < 0 ? 0 : rv;
+	if ((rv = case_read_request(cli, cmd, "AUDIT-LIST", word_lists,
+	    &req)) == 0)
+		rv = case_read(cli, cmd, req.buf, view_audit);
+	sb_free(&req);
+	return rv;
 }
 
+/* ---- reports ---------------------------------------------------------------- */
+
+/* The reports of `pingan report`, their titles and period formats. */
+static const struct {
+	const char	*kind;
+	const char	*title;
+	const char	*format;	/* strftime of the current period */
+	const char	*example;
+} view_reports[] = {
+	{ "week", "矛盾纠纷排查调处周报 (镇一周一上报, weekly report)",
+	  "%G-W%V", "2026-W48 (YYYY-Www)" },
+	{ "month", "矛盾纠纷月度研判 (一月一研判, monthly analysis)", "%Y-%m",
+	  "2026-11 (YYYY-MM)" },
+	{ "mediator", "专职调解员调处件数 (cases mediated per mediator)",
+	  "%Y-%m", "2026-11 (YYYY-MM)" },
+	{ "year", "矛盾纠纷排查调处年度统计 (annual figures)", "%Y",
+	  "2026 (YYYY)" },
+};
+
+/* Tells whether a period is written the way its kind wants. */
+static bool
+view_period_valid(const char *kind, const char *p)
+{
+	const char	*s = p;
+	int		 y, n;
+
+	if (!digits(&s, 4, 4, &y) || y < 1970)
+		return false;
+	if (strcmp(kind, "year") == 0)
+		return *s == '\0';
+	if (*s++ != '-')
+		return false;
+	if (strcmp(kind, "week") == 0) {
+		if (*s++ != 'W' || !digits(&s, 2, 2, &n) || *s != '\0')
+			return false;
+		return n >= 1 && n <= 53;
+	}
+	if (!digits(&s, 2, 2, &n) || *s != '\0')
+		return false;
+	return n >= 1 && n <= 12;
+}
+
+/* The counts columns of a report's tables, after their first ones. */
+static const char *const view_count_keys[] = { "found", "mediated",
+    "mediated_in_period", "open", "overdue" };
+static const char *const view_count_hdrs[] = { "排查出", "已调处",
+    "期内调处", "在办", "逾期" };
+
+/* Prints a counts object as one line. */
+static void
+view_counts_line(const struct json_doc *d, const struct json_node *c,
+    const char *what)
+{
+	printf("%s排查出 %.0f 件, 已调处 %.0f 件; 期内调处 %.0f 件; 期末在办 %.0f "
+	    "件, 其中逾期 %.0f 件\n", what, view_num(d, c, "found"),
+	    view_num(d, c, "mediated"), view_num(d, c, "mediated_in_period"),
+	    view_num(d, c, "open"), view_num(d, c, "overdue"));
+}
+
+/*
+ * Prints rows of counts (by village, category, level) under their first
+ * columns; rows with nothing to count are left out unless all are.
+ */
+static void
+view_counts_table(const struct json_doc *d, const struct json_node *arr,
+    const char *const *first, const char *const *fhdrs, size_t nfirst,
+    const char *indent)
+{
+	const struct json_node	*e;
+	const char		*keys[8], *hdrs[8];
+	struct strbuf		 cell[8];
+	const char		*row[8];
+	struct text_table	 t;
+	size_t			 ncols = 0, j, k, n = 0;
+	bool			 any;
+
+	for (j = 0; j < nfirst && ncols < nitems(keys); j++) {
+		keys[ncols] = first[j];
+		hdrs[ncols++] = fhdrs[j];
+	}
+	for (j = 0; j < nitems(view_count_keys) && ncols < nitems(keys); j++) {
+		keys[ncols] = view_count_keys[j];
+		hdrs[ncols++] = view_count_hdrs[j];
+	}
+	memset(cell, 0, sizeof(cell));
+	ttab_init(&t, ncols, ((1u << ncols) - 1) & ~((1u << nfirst) - 1));
+	ttab_add(&t, hdrs);
+	for (e = json_first(d, arr); e != NULL; e = json_next(d, e)) {
+		any = false;
+		for (k = 0; k < nitems(view_count_keys); k++)
+			if (view_num(d, e, view_count_keys[k]) > 0)
+				any = true;
+		if (!any)
+			continue;
+		for (j = 0; j < ncols; j++)
+			row[j] = view_cell(d, e, keys[j], VIEW_NAMES, &cell[j]);
+		if (nfirst > 0 && strcmp(keys[0], "level") == 0 &&
+		    json_get(d, e, "level") != NULL &&
+		    json_get(d, e, "level")->type == JSON_NULL)
+			row[0] = "未分流";
+		ttab_add(&t, row);
+		n++;
+	}
+	if (n == 0)
+		printf("%s无 (none)\n", indent);
+	else
+		ttab_print(&t, indent);
+	ttab_free(&t);
+	for (j = 0; j < ncols; j++)
+		sb_free(&cell[j]);
+}
+
+/* The rows of a report by village and by category. */
+static void
+view_by_village_category(const struct json_doc *d,
+    const struct json_node *root)
+{
+	static const char *const vk[] = { "code", "name" };
+	static const char *const vh[] = { "编号", "村(居)" };
+	static const char *const ck[] = { "category" };
+	static const char *const ch[] = { "类别" };
+	const struct json_node	*a;
+
+	if ((a = view_array(d, root, "by_village")) != NULL) {
+		printf("\n按村(居) (by village)\n");
+		view_counts_table(d, a, vk, vh, 2, "  ");
+	}
+	if ((a = view_array(d, root, "by_category")) != NULL) {
+		printf("\n按类别 (by category)\n");
+		view_counts_table(d, a, ck, ch, 1, "  ");
+	}
+}
+
+/* The week: its counts, by village and category, new and overdue cases. */
+static void
+view_report_week(const struct json_doc *d, const struct json_node *root)
+{
+	const struct json_node	*a;
+
+	view_counts_line(d, json_get(d, root, "totals"), "本周");
+	view_by_village_category(d, root);
+	if ((a = view_array(d, root, "new")) != NULL) {
+		printf("\n本周新增纠纷 (new)\n");
+		view_cases(d, a, false, "  ", NULL, NULL);
+	}
+	if ((a = view_array(d, root, "overdue_cases")) != NULL) {
+		printf("\n逾期未办结纠纷 (overdue)\n");
+		view_cases(d, a, false, "  ", NULL, NULL);
+	}
+}
+
+/*
+ * The rows of the month's comparison (categories or villages): the three
+ * months before, the month, and a mark where it rises.  Rows that are 0
+ * throughout are left out.
+ */
+static void
+view_rising(const struct json_doc *d, const struct json_node *arr,
+    const struct json_node *previous, const char *key, const char *head,
+    const char *indent)
+{
+	const struct json_node	*e, *p, *m;
+	struct text_table	 t;
+	struct strbuf		 rising = { NULL, 0, 0 };
+	const char		*row[6];
+	char			 b[4][32], name[96];
+	size_t			 k, n = 0;
+	bool			 any;
+
+	ttab_init(&t, 6, 0x3e);
+	row[0] = head;
+	for (k = 0, p = json_first(d, previous); k < 3; k++) {
+		snprintf(b[k], sizeof(b[k]), "%s",
+		    p != NULL ? sum_str(d, p, "period") : "-");
+		row[k + 1] = b[k];
+		if (p != NULL)
+			p = json_next(d, p);
+	}
+	row[4] = "本月";
+	row[5] = "上升";
+	ttab_add(&t, row);
+	for (e = json_first(d, arr); e != NULL; e = json_next(d, e)) {
+		any = view_num(d, e, "found") > 0;
+		for (p = json_first(d, json_get(d, e, "previous")); p != NULL;
+		    p = json_next(d, p))
+			if (p->type == JSON_NUMBER && p->num > 0)
+				any = true;
+		if (!any)
+			continue;
+		if (strcmp(key, "code") == 0)
+			snprintf(name, sizeof(name), "%s",
+			    sum_str(d, e, "name"));
+		else
+			snprintf(name, sizeof(name), "%s", sum_str(d, e, key));
+		row[0] = name;
+		for (k = 0, p = json_first(d, json_get(d, e, "previous"));
+		    k < 3; k++) {
+			snprintf(b[k], sizeof(b[k]), "%.0f", p != NULL &&
+			    p->type == JSON_NUMBER ? p->num : 0);
+			row[k + 1] = b[k];
+			if (p != NULL)
+				p = json_next(d, p);
+		}
+		snprintf(b[3], sizeof(b[3]), "%.0f", view_num(d, e, "found"));
+		row[4] = b[3];
+		m = json_get(d, e, "rising");
+		row[5] = m != NULL && m->type == JSON_TRUE ? "↑" : "";
+		if (row[5][0] != '\0') {
+			if (rising.len > 0)
+				sb_adds(&rising, "、");
+			sb_adds(&rising, name);
+		}
+		ttab_add(&t, row);
+		n++;
+	}
+	if (n == 0)
+		printf("%s无 (none)\n", indent);
+	else
+		ttab_print(&t, indent);
+	printf("%s上升 (rising): %s\n", indent, rising.len > 0 ? rising.buf :
+	    "无 (none)");
+	ttab_free(&t);
+	sb_free(&rising);
+}
+
+/* One row of counts: its name, then the counts of c. */
+static void
+view_counts_row(struct text_table *t, const struct json_doc *d,
+    const char *name, const struct json_node *c)
+{
+	const char	*row[1 + nitems(view_count_keys)];
+	char		 b[nitems(view_count_keys)][32];
+	size_t		 k;
+
+	row[0] = name;
+	for (k = 0; k < nitems(view_count_keys); k++) {
+		snprintf(b[k], sizeof(b[k]), "%.0f",
+		    view_num(d, c, view_count_keys[k]));
+		row[k + 1] = b[k];
+	}
+	ttab_add(t, row);
+}
+
+/* The counts of the three months before and of the month, a row each. */
+static void
+view_month_compare(const struct json_doc *d, const struct json_node *prev,
+    const char *period, const struct json_node *totals, const char *indent)
+{
+	const struct json_node	*p;
+	const char		*hdr[1 + nitems(view_count_keys)];
+	struct text_table	 t;
+	size_t			 k;
+
+	hdr[0] = "月份";
+	for (k = 0; k < nitems(view_count_keys); k++)
+		hdr[k + 1] = view_count_hdrs[k];
+	ttab_init(&t, nitems(hdr), 0x3e);
+	ttab_add(&t, hdr);
+	for (p = json_first(d, prev); p != NULL; p = json_next(d, p))
+		view_counts_row(&t, d, sum_str(d, p, "period"), p);
+	view_counts_row(&t, d, period, totals);
+	ttab_print(&t, indent);
+	ttab_free(&t);
+}
+
+/* The month against the three before, and what the meeting must look at. */
+static void
+view_report_month(const struct json_doc *d, const struct json_node *root)
+{
+	const struct json_node	*a, *prev, *pr;
+	const char		*period = sum_str(d, root, "period");
+
+	view_counts_line(d, json_get(d, root, "totals"), "本月");
+
+	printf("\n与前三个月比较 (against the three months before)\n");
+	prev = view_array(d, root, "previous");
+	view_month_compare(d, prev, period, json_get(d, root, "totals"), "  ");
+
+	if ((a = view_array(d, root, "categories")) != NULL) {
+		printf("\n类别 (categories)\n");
+		view_rising(d, a, prev, "category", "类别", "  ");
+	}
+	if ((a = view_array(d, root, "villages")) != NULL) {
+		printf("\n村(居) (villages)\n");
+		view_rising(d, a, prev, "code", "村(居)", "  ");
+	}
+	if ((a = view_array(d, root, "major")) != NULL) {
+		printf("\n重大矛盾纠纷 (major disputes)\n");
+		view_cases(d, a, false, "  ", NULL, NULL);
+	}
+	if ((pr = json_get(d, root, "petition_risk")) != NULL &&
+	    pr->type == JSON_OBJECT) {
+		printf("\n群体性上访苗头 (petition-risk signs)\n");
+		printf("  本月发现 %.0f 件, 月末未办结 %.0f 件; 上访重点人员在控 "
+		    "%.0f 人, 本月新增 %.0f 人, 本月化解 %.0f 人\n",
+		    view_num(d, pr, "group_petition_found"),
+		    view_num(d, pr, "group_petition_open"),
+		    view_num(d, pr, "register_watch"),
+		    view_num(d, pr, "register_added"),
+		    view_num(d, pr, "register_resolved"));
+	}
+	if ((a = view_array(d, root, "leader_cases")) != NULL) {
+		printf("\n包案领导案件 (cases of a responsible leader)\n");
+		view_cases(d, a, false, "  ", NULL, NULL);
+	}
+}
+
+/* The mediators' month: cases mediated and sessions, each case listed. */
+static void
+view_report_mediator(const struct json_doc *d, const struct json_node *root)
+{
+	static const char *const keys[] = { "code", "name", "mediated",
+	    "sessions" };
+	static const char *const hdr[] = { "编号", "调解员", "调处成功(件)",
+	    "调解(次)" };
+	static const char *const ck[] = { "mediated_at", "id", "village",
+	    "category", "summary" };
+	static const char *const chd[] = { "调处时间", "编号", "村(居)", "类别",
+	    "简要情况" };
+	const struct json_node	*a, *m, *cases;
+
+	if ((a = view_array(d, root, "mediators")) == NULL)
+		return;
+	view_table(d, a, keys, hdr, nitems(keys), VIEW_NAMES, "  ");
+	printf("  本月调处成功共 %.0f 件 (disputes mediated in the month)\n",
+	    view_num(d, root, "total_mediated"));
+	for (m = json_first(d, a); m != NULL; m = json_next(d, m)) {
+		cases = view_array(d, m, "cases");
+		if (cases == NULL || json_first(d, cases) == NULL)
+			continue;
+		printf("\n%s %s\n", sum_str(d, m, "code"),
+		    sum_str(d, m, "name"));
+		view_table(d, cases, ck, chd, nitems(ck), VIEW_NAMES, "  ");
+	}
+}
+
+/* The year: the report's sentence, then its breakdowns. */
+static void
+view_report_year(const struct json_doc *d, const struct json_node *root)
+{
+	static const char *const lk[] = { "level" };
+	static const char *const lh[] = { "级别" };
+	static const char *const mk[] = { "month", "found", "mediated",
+	    "mediated_in_month" };
+	static const char *const mh[] = { "月份", "排查出", "已调处",
+	    "当月调处" };
+	const struct json_node	*totals = json_get(d, root, "totals"), *a;
+
+	printf("排查出矛盾纠纷%.0f件,已调处%.0f件\n\n",
+	    view_num(d, totals, "found"), view_num(d, totals, "mediated"));
+	view_counts_line(d, totals, "全年");
+	view_by_village_category(d, root);
+	if ((a = view_array(d, root, "by_level")) != NULL) {
+		printf("\n按级别 (by level)\n");
+		view_counts_table(d, a, lk, lh, 1, "  ");
+	}
+	if ((a = view_array(d, root, "by_month")) != NULL) {
+		printf("\n按月份 (by month)\n");
+		view_table(d, a, mk, mh, nitems(mk), VIEW_NAMES, "  ");
+	}
+}
+
+/* The kind of the report being printed (for view_report). */
+static const char *view_report_kind;
+
+/* Prints a REPORT reply in the form a meeting reads. */
+static int
+view_report(const char *json)
+{
+	struct json_doc		 doc;
+	const struct json_node	*root;
+	const char		*kind = view_report_kind, *v;
+	char			 when[32];
+	size_t			 i;
+	int			 rv;
+
+	if ((rv = view_parse(json, &doc)) != 0)
+		return rv;
+	root = json_root(&doc);
+	for (i = 0; i < nitems(view_reports); i++)
+		if (strcmp(view_reports[i].kind, kind) == 0)
+			printf("%s", view_reports[i].title);
+	printf(" %s (%s 至 %s)", sum_str(&doc, root, "period"),
+	    sum_str(&doc, root, "from"), sum_str(&doc, root, "to"));
+	if ((v = json_str(json_get(&doc, root, "village"))) != NULL)
+		printf(", 村(居) %s", v);
+	putchar('\n');
+	view_time(sum_str(&doc, root, "as_of"), when, sizeof(when));
+	printf("状态截至 (as of) %s, %s\n\n", when,
+	    sum_str(&doc, root, "timezone"));
+	if (strcmp(kind, "week") == 0)
+		view_report_week(&doc, root);
+	else if (strcmp(kind, "month") == 0)
+		view_report_month(&doc, root);
+	else if (strcmp(kind, "mediator") == 0)
+		view_report_mediator(&doc, root);
+	else
+		view_report_year(&doc, root);
+	json_free(&doc);
+	return 0;
+}
+
+/* pingan report week|month|mediator|year [--period] [--village]. */
 static int
 cmd_report(struct cli *cli, int argc, char **argv)
 {
-	(void)cli; (void)argc; (void)argv;
-	return usage_error("report", "尚未实现 (not yet implemented)");
+	const struct subcommand	*sub;
+	struct strbuf		 req = { NULL, 0, 0 };
+	struct record		 r;
+	struct tm		 tm;
+	time_t			 now;
+	const char		*period;
+	char			 cmd[64], cur[32], sbuf[64];
+	size_t			 i;
+	int			 rv;
+
+	if ((rv = sub_options(cli, argc, argv, "report", &sub, cmd,
+	    sizeof(cmd))) != 0)
+		return rv < 0 ? 0 : rv;
+	for (i = 0; i < nitems(view_reports); i++)
+		if (strcmp(view_reports[i].kind, sub->name) == 0)
+			break;
+	if (i == nitems(view_reports))
+		return usage_error(cmd, "未知报表 (unknown report)");
+	memset(&r, 0, sizeof(r));
+	if ((rv = record_code(cli, cmd, OPT_VILLAGE, "village", false,
+	    &r)) != 0)
+		return rv;
+	if ((period = cli->opt[OPT_PERIOD]) == NULL) {
+		now = time(NULL);
+		if (localtime_r(&now, &tm) == NULL ||
+		    strftime(cur, sizeof(cur), view_reports[i].format,
+		    &tm) == 0)
+			return errorx(EXIT_LOCAL, "无法确定本期 (cannot tell the "
+			    "current period)");
+		period = cur;
+	}
+	if (!view_period_valid(sub->name, period))
+		return usage_error(cmd, "期间 '%s' 无效, 应为如 %s (bad --period)",
+		    sanitize(period, sbuf, sizeof(sbuf)),
+		    view_reports[i].example);
+	sb_adds(&req, "REPORT");
+	sb_field(&req, "kind", sub->name);
+	sb_field(&req, "period", period);
+	if (cli->opt[OPT_VILLAGE] != NULL)
+		sb_field(&req, "village", cli->opt[OPT_VILLAGE]);
+	view_report_kind = sub->name;
+	rv = case_read(cli, cmd, req.buf, view_report);
+	sb_free(&req);
+	return rv;
 }
 
 /* ---- ping ---------------------------------------------------------------- */

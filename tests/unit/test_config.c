@@ -45,6 +45,7 @@ static const struct test_int_key test_int_keys[] = {
 	TEST_INT(shutdown_timeout, 1, 600),
 	TEST_INT(checkpoint_pages, 0, 1000000),
 	TEST_INT(patrol_max_hours, 1, 72),
+	TEST_INT(dispute_yellow_days, 0, 365),
 };
 
 #define TEST_NINT (sizeof test_int_keys / sizeof test_int_keys[0])
@@ -96,7 +97,10 @@ test_equal(const struct config *a, const struct config *b)
 	    strcmp(a->timezone, b->timezone) == 0 &&
 	    a->screening_cutoff == b->screening_cutoff &&
 	    a->duty_cutoff == b->duty_cutoff &&
-	    a->patrol_max_hours == b->patrol_max_hours);
+	    a->patrol_max_hours == b->patrol_max_hours &&
+	    strcmp(a->dispute_categories, b->dispute_categories) == 0 &&
+	    a->dispute_yellow_days == b->dispute_yellow_days &&
+	    a->sensitive_roles == b->sensitive_roles);
 }
 
 /* Returns true if the two configs hold the same windows. */
@@ -151,7 +155,10 @@ static const char test_all_other[] =
     "screening_cutoff 17:30\n"
     "duty_cutoff 08:00\n"
     "patrol_max_hours 8\n"
-    "window security 21:00-23:00 DK,CJ\n";
+    "window security 21:00-23:00 DK,CJ\n"
+    "dispute_categories 邻里,其他\n"
+    "dispute_yellow_days 5\n"
+    "sensitive_roles supervisor,admin,mediator\n";
 
 /* Checks that config_defaults sets every documented default. */
 static void
@@ -187,6 +194,12 @@ test_defaults(void)
 	is_int(cfg.duty_cutoff, 9 * 60, "default duty_cutoff");
 	is_int(cfg.patrol_max_hours, 12, "default patrol_max_hours");
 	is_int(cfg.nwindows, 0, "no windows by default");
+	is_str(cfg.dispute_categories, "邻里,婚姻家庭,山林土地水利界限,劳资,"
+	    "征地拆迁,合同债务,物业,环境污染,医患,村务,其他",
+	    "default dispute_categories");
+	is_int(cfg.dispute_yellow_days, 3, "default dispute_yellow_days");
+	is_int(cfg.sensitive_roles, (1 << WORKER_ROLE_SUPERVISOR) |
+	    (1 << WORKER_ROLE_ADMIN), "default sensitive_roles");
 	config_free(&cfg);
 	config_free(&cfg);
 	ok(cfg.listen == NULL && cfg.database == NULL &&
@@ -600,8 +613,8 @@ test_reload(void)
 	is_int(test_parse(&src, test_all_other), 0, "src with every key changed");
 
 	is_int(config_reload(&dst, &def), 0, "reloading the same: no change");
-	is_int(config_reload(&dst, &src), 19,
-	    "18 reloadable keys and the window list changed");
+	is_int(config_reload(&dst, &src), 22,
+	    "21 reloadable keys and the window list changed");
 
 	is_int(dst.log_level, LOG_LEVEL_DEBUG, "log_level reloaded");
 	is_int(dst.line_max, 8192, "line_max reloaded");
@@ -623,6 +636,12 @@ test_reload(void)
 	is_int(dst.patrol_max_hours, 8, "patrol_max_hours reloaded");
 	is_int(dst.nwindows, 1, "windows reloaded");
 	ok(test_same_windows(&dst, &src), "the same windows as src");
+	is_str(dst.dispute_categories, "邻里,其他",
+	    "dispute_categories reloaded");
+	is_int(dst.dispute_yellow_days, 5, "dispute_yellow_days reloaded");
+	is_int(dst.sensitive_roles, (1 << WORKER_ROLE_SUPERVISOR) |
+	    (1 << WORKER_ROLE_ADMIN) | (1 << WORKER_ROLE_MEDIATOR),
+	    "sensitive_roles reloaded");
 
 	is_str(dst.listen, "127.0.0.1", "listen not reloaded");
 	is_int(dst.port, 7700, "port not reloaded");
@@ -911,6 +930,67 @@ test_windows(void)
 	config_free(&before);
 }
 
+/* The keys of the dispute ledger: categories and sensitive roles. */
+static void
+test_disputes(void)
+{
+	struct config	 cfg;
+	char		 buf[4096];
+	size_t		 n = 0;
+	int		 i;
+
+	config_defaults(&cfg);
+	is_int(test_parse(&cfg, "dispute_categories \"邻里, 劳资 ,其他\"\n"),
+	    0, "categories with blanks around the commas, quoted");
+	is_str(cfg.dispute_categories, "邻里, 劳资 ,其他", "kept as written");
+	is_int(dispute_categories_parse(cfg.dispute_categories, NULL,
+	    DISPUTE_CATEGORIES_MAX), 3, "three categories");
+	is_int(test_parse(&cfg, "dispute_categories 邻里,,其他\n"), -EINVAL,
+	    "an empty category");
+	ok(strstr(test_err, "t.conf:1: 'dispute_categories' needs a comma "
+	    "list of at most 32 names of at most 64 bytes each, none empty "
+	    "or repeated, not '邻里,,其他'") != NULL, "empty: %s", test_err);
+	is_int(test_parse(&cfg, "dispute_categories 邻里,其他,邻里\n"),
+	    -EINVAL, "a repeated category");
+	is_int(test_parse(&cfg, "dispute_categories 邻里,\n"), -EINVAL,
+	    "a trailing comma");
+	for (i = 0; i < DISPUTE_CATEGORIES_MAX + 1; i++)
+		n += (size_t)snprintf(buf + n, sizeof buf - n, "%sC%d",
+		    i ? "," : "dispute_categories ", i);
+	snprintf(buf + n, sizeof buf - n, "\n");
+	is_int(test_parse(&cfg, buf), -EINVAL, "33 categories");
+	n = (size_t)snprintf(buf, sizeof buf, "dispute_categories ");
+	memset(buf + n, 'x', 65);
+	snprintf(buf + n + 65, sizeof buf - n - 65, "\n");
+	is_int(test_parse(&cfg, buf), -EINVAL, "a category of 65 bytes");
+	snprintf(buf + n + 64, sizeof buf - n - 64, "\n");
+	is_int(test_parse(&cfg, buf), 0, "a category of 64 bytes");
+	is_int(test_parse(&cfg, "dispute_categories \"邻里, 劳资 ,其他\"\n"),
+	    0, "back to three");
+	is_str(cfg.dispute_categories, "邻里, 劳资 ,其他",
+	    "errors changed nothing, a good parse did");
+
+	is_int(test_parse(&cfg, "sensitive_roles none\n"), 0, "no roles");
+	is_int(cfg.sensitive_roles, 0, "none: 0");
+	is_int(test_parse(&cfg, "sensitive_roles 综治中心,mediator\n"), 0,
+	    "roles in Chinese and English");
+	is_int(cfg.sensitive_roles, (1 << WORKER_ROLE_SUPERVISOR) |
+	    (1 << WORKER_ROLE_MEDIATOR), "supervisor and mediator");
+	is_int(test_parse(&cfg, "sensitive_roles supervisor,boss\n"), -EINVAL,
+	    "an unknown role");
+	ok(strstr(test_err, "t.conf:1: 'sensitive_roles' needs `none` or a "
+	    "comma list of roles (grid, patrol, mediator, duty, supervisor, "
+	    "admin), not 'supervisor,boss'") != NULL, "unknown role: %s",
+	    test_err);
+	is_int(test_parse(&cfg, "sensitive_roles supervisor,,admin\n"),
+	    -EINVAL, "an empty role");
+	is_int(test_parse(&cfg, "sensitive_roles none,admin\n"), -EINVAL,
+	    "none with a role");
+	is_int(test_parse(&cfg, "dispute_yellow_days 366\n"), -EINVAL,
+	    "yellow days out of range");
+	config_free(&cfg);
+}
+
 /* Checks that conf/pingand.conf sets every key, to its default. */
 static void
 test_conf_file(void)
@@ -969,6 +1049,7 @@ main(void)
 	test_load();
 	test_field_work();
 	test_windows();
+	test_disputes();
 	test_conf_file();
 	return (tap_done());
 }

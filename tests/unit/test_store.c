@@ -59,6 +59,7 @@ test_checkins(struct store *st, struct roster *r)
 	memset(ck.uuid, 0xab, sizeof(ck.uuid));
 	ck.worker_id = w->id;
 	ck.grid_id = g->id;
+	ck.village_id = g->village_id;
 	ck.kind = CHECKIN_KIND_PATROL;
 	ck.event_ms = 1000;
 	ck.received_ms = 2000;
@@ -186,6 +187,7 @@ store_one(struct store *st, uint8_t b)
 	memset(ck.uuid, b, sizeof(ck.uuid));
 	ck.worker_id = r->workers[0].id;
 	ck.grid_id = r->grids[0].id;
+	ck.village_id = r->grids[0].village_id;
 	ck.kind = CHECKIN_KIND_DUTY;
 	if (store_begin(st) == 0) {
 		res = store_checkin_insert(st, &ck, &rowid);
@@ -342,14 +344,16 @@ test_ids(void)
 	is_int(store_one(st, 0x11), STORE_DUPLICATE, "rebuilt from scratch");
 	is_int(store_checkin_count(st), 5, "five distinct check-ins in all");
 	store_close(st);
-	is_int(raw_int(path, "SELECT sum(n) FROM checkin_day"), 5,
-	    "the per-day counts add up to the check-ins");
+	is_int(raw_int(path, "SELECT sum(n) FROM checkin_village_day"), 5,
+	    "the per-village counts add up to the check-ins");
+	is_int(raw_int(path, "SELECT sum(n) FROM checkin_worker_day"), 5,
+	    "the per-worker counts add up to the check-ins");
 	is_int(raw_int(path, "SELECT count(*) FROM (SELECT CAST(julianday("
-	    "date(event_ms / 1000, 'unixepoch', 'localtime')) - 2440587.5 AS "
-	    "INTEGER) AS d, worker_id AS w, grid_id AS g, kind AS k, count(*) "
-	    "AS n FROM checkin GROUP BY 1, 2, 3, 4) c LEFT JOIN checkin_day r "
-	    "ON r.day = c.d AND r.worker_id = c.w AND r.grid_id = c.g AND "
-	    "r.kind = c.k WHERE r.n IS NOT c.n"), 0,
+	    "date(c.event_ms / 1000, 'unixepoch', 'localtime')) - 2440587.5 AS "
+	    "INTEGER) AS d, g.village_id AS v, c.kind AS k, count(*) AS n "
+	    "FROM checkin c JOIN grid g ON g.id = c.grid_id GROUP BY 1, 2, 3) x "
+	    "LEFT JOIN checkin_village_day r ON r.day = x.d AND "
+	    "r.village_id = x.v AND r.kind = x.k WHERE r.n IS NOT x.n"), 0,
 	    "and match a recount, key by key");
 }
 

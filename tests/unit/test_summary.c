@@ -79,12 +79,16 @@ checkin(const char *worker, const char *grid, const char *kind,
 	    "event_ms, received_ms) VALUES (%s, (SELECT id FROM worker WHERE "
 	    "code = %Q), (SELECT id FROM grid WHERE code = %Q), %Q, %lld, "
 	    "%lld)", uuid_hex(), worker, grid, kind, (long long)event_ms,
-	    (long long)received_ms) || sql("INSERT INTO checkin_day (day, "
-	    "worker_id, grid_id, kind, n) VALUES (CAST(julianday(date(%lld, "
-	    "'unixepoch', 'localtime')) - 2440587.5 AS INTEGER), (SELECT id "
-	    "FROM worker WHERE code = %Q), (SELECT id FROM grid WHERE code = "
-	    "%Q), %Q, 1) ON CONFLICT DO UPDATE SET n = n + 1",
-	    (long long)(event_ms / 1000), worker, grid, kind);
+	    (long long)received_ms) || sql("INSERT INTO checkin_village_day "
+	    "(day, village_id, kind, n) VALUES (CAST(julianday(date(%lld, "
+	    "'unixepoch', 'localtime')) - 2440587.5 AS INTEGER), (SELECT "
+	    "village_id FROM grid WHERE code = %Q), %Q, 1) ON CONFLICT DO "
+	    "UPDATE SET n = n + 1", (long long)(event_ms / 1000), grid, kind) ||
+	    sql("INSERT INTO checkin_worker_day (day, worker_id, n) VALUES "
+	    "(CAST(julianday(date(%lld, 'unixepoch', 'localtime')) - 2440587.5 "
+	    "AS INTEGER), (SELECT id FROM worker WHERE code = %Q), 1) ON "
+	    "CONFLICT DO UPDATE SET n = n + 1", (long long)(event_ms / 1000),
+	    worker);
 }
 
 static int
