@@ -346,6 +346,44 @@ conn_sender(struct conn *c)
 	return w;
 }
 
+/* Tells whether a job runs on the reader thread (a read of committed data). */
+static bool
+conn_job_reads(const struct wjob *job)
+{
+	return job->type == WJOB_SUMMARY || job->type == WJOB_LEDGER;
+}
+
+/*
+ * Hands a job to the writer or the reader.  A connection reads its own
+ * writes: a read sent after writes still at the writer waits until they
+ * are committed (the reader only sees committed data).
+ */
+static void
+conn_submit(struct conn *c, struct wjob *job)
+{
+	if (!conn_job_reads(job)) {
+		c->writes_in_flight++;
+		writer_submit(c->srv->writer, job);
+	} else if (c->writes_in_flight > 0)
+		STAILQ_INSERT_TAIL(&c->deferred_reads, job, entry);
+	else
+		writer_read_submit(c->srv->writer, job);
+}
+
+/* A write of this connection is done: let its waiting reads go. */
+static void
+conn_write_done(struct conn *c)
+{
+	struct wjob	*job;
+
+	if (--c->writes_in_flight > 0)
+		return;
+	while ((job = STAILQ_FIRST(&c->deferred_reads)) != NULL) {
+		STAILQ_REMOVE_HEAD(&c->deferred_reads, entry);
+		writer_read_submit(c->srv->writer, job);
+	}
+}
+
 /* Allocates a job for the writer or reader with its reply slot. */
 static struct wjob *
 conn_job_new(struct conn *c, enum wjob_type type)
@@ -405,7 +443,7 @@ conn_field(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	job->field = rec;
-	writer_submit(c->srv->writer, job);
+	conn_submit(c, job);
 }
 
 /*
@@ -481,7 +519,7 @@ conn_summary(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	job->summary = sp;
-	writer_read_submit(c->srv->writer, job);
+	conn_submit(c, job);
 }
 
 /*
@@ -508,7 +546,8 @@ conn_dispute(struct conn *c, const struct proto_request *req)
 	}
 	if ((r = dispute_parse(req, c->srv->roster, w, c->srv->cfg,
 	    conn_now_ms(), rec, &what)) != 0) {
-		conn_reply_err(c, (enum proto_err)-r, what);	/* may be in rec */
+		/* what may point into rec: answer first */
+		conn_reply_err(c, (enum proto_err)-r, what);
 		free(rec);
 		return;
 	}
@@ -531,10 +570,7 @@ conn_dispute(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	job->dispute = rec;
-	if (writer)
-		writer_submit(c->srv->writer, job);
-	else
-		writer_read_submit(c->srv->writer, job);
+	conn_submit(c, job);
 }
 
 /*
@@ -603,7 +639,7 @@ conn_checkin(struct conn *c, const struct proto_request *req)
 	job->pending = p;
 	job->checkin = ck;
 	p->job = job;
-	writer_submit(c->srv->writer, job);
+	conn_submit(c, job);
 	if (writer_queued(c->srv->writer) >= (size_t)cfg->queue_max) {
 		conn_pause(c, CONN_PAUSE_QUEUE);
 		c->srv->queue_paused = true;
@@ -629,7 +665,7 @@ conn_admin_submit(struct conn *c, struct admin_request *areq)
 	job->pending = p;
 	job->admin = areq;
 	p->job = job;
-	writer_submit(c->srv->writer, job);
+	conn_submit(c, job);
 }
 
 /* Handles one request line of an admin connection. */
@@ -877,6 +913,7 @@ conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer)
 	c->id = ++srv->next_conn_id;
 	snprintf(c->peer, sizeof(c->peer), "%s", peer);
 	TAILQ_INIT(&c->pendings);
+	STAILQ_INIT(&c->deferred_reads);
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
@@ -922,6 +959,7 @@ void
 conn_close(struct conn *c, const char *reason)
 {
 	struct pending	*p;
+	struct wjob	*job;
 
 	if (c->closed)
 		return;
@@ -947,6 +985,10 @@ conn_close(struct conn *c, const char *reason)
 	}
 	c->npending = 0;
 	c->delayed = NULL;
+	while ((job = STAILQ_FIRST(&c->deferred_reads)) != NULL) {
+		STAILQ_REMOVE_HEAD(&c->deferred_reads, entry);
+		wjob_free(job);		/* never submitted: still ours */
+	}
 	TAILQ_REMOVE(&c->srv->conns, c, entry);
 	c->srv->nconns--;
 	TAILQ_INSERT_TAIL(&c->srv->graveyard, c, entry);
@@ -1069,6 +1111,8 @@ conn_jobs_done(struct server *srv, struct wjob_list *jobs)
 			    "%zu workers", srv->roster->nvillages,
 			    srv->roster->ngrids, srv->roster->nworkers);
 		}
+		if ((c = job->conn) != NULL && !conn_job_reads(job))
+			conn_write_done(c);
 		if ((c = job->conn) != NULL && job->pending) {
 			job->pending->job = NULL;
 			if (job->type == WJOB_CHECKIN) {

@@ -22,6 +22,7 @@
 #define DISPUTE_PEOPLE_MAX	100000000	/* people=, an upper bound */
 #define DISPUTE_AUDIT_DAYS	366		/* AUDIT-LIST: longest range */
 #define DISPUTE_LIST_DAYS	3660		/* DISPUTE-LIST from..to */
+#define DISPUTE_NAME_SIZE	(DISPUTE_CATEGORY_MAX + 1)
 
 /* An enumerated value: its protocol name, its Chinese label, an alias. */
 struct dispute_name {
@@ -366,7 +367,7 @@ int
 dispute_categories_parse(const char *list,
     char (*ret_names)[DISPUTE_CATEGORY_MAX + 1], int max)
 {
-	char		 names[DISPUTE_CATEGORIES_MAX][DISPUTE_CATEGORY_MAX + 1];
+	char		 names[DISPUTE_CATEGORIES_MAX][DISPUTE_NAME_SIZE];
 	const char	*p = list, *end;
 	size_t		 len;
 	int		 n = 0, i;
@@ -593,7 +594,7 @@ dispute_request_free(struct dispute_request *r)
 
 /*
  * Copies a text field into *out (NULL when absent): at most note_max
- * bytes, and not empty when required.
+ * bytes, and never empty (an empty value is refused, not taken as none).
  */
 static int
 dispute_text(const struct proto_request *req, const char *key,
@@ -608,7 +609,7 @@ dispute_text(const struct proto_request *req, const char *key,
 		*ret_detail = key;
 		return -PROTO_ERR_MISSING_FIELD;
 	}
-	if ((required && *v == '\0') || strlen(v) > (size_t)cfg->note_max) {
+	if (*v == '\0' || strlen(v) > (size_t)cfg->note_max) {
 		*ret_detail = key;
 		return -PROTO_ERR_BAD_FIELD;
 	}
@@ -936,7 +937,6 @@ dispute_parse_triage(const struct proto_request *req,
 	}
 	if ((rc = dispute_deadline(req, false, r, ret_detail)) != 0)
 		return rc;
-	/* An empty reason= is no reason (dispute_check). */
 	return dispute_text(req, "reason", cfg, false, &r->note, ret_detail);
 }
 
@@ -973,6 +973,7 @@ dispute_parse_risk(const struct proto_request *req, const struct roster *ros,
     const char **ret_detail)
 {
 	const struct worker	*w;
+	const struct village	*v;
 	const char		*s;
 	bool			 add = r->verb == DISPUTE_VERB_RISK_ADD;
 	int			 rc;
@@ -1001,6 +1002,17 @@ dispute_parse_risk(const struct proto_request *req, const struct roster *ros,
 	if (add) {
 		if ((rc = dispute_village(req, ros, false, r, ret_detail)) != 0)
 			return rc;
+		v = roster_village_by_id(ros, r->worker_village);
+		if (r->role == WORKER_ROLE_GRID && r->village_id == 0 && v) {
+			r->village_id = v->id;
+			snprintf(r->village_code, sizeof(r->village_code), "%s",
+			    v->code);
+		}
+		if (r->role == WORKER_ROLE_GRID &&
+		    r->village_id != r->worker_village) {
+			*ret_detail = "grid workers: their own village only";
+			return -PROTO_ERR_FORBIDDEN;
+		}
 		return dispute_uuid(req, "dispute", false, r->ref, &r->has_ref,
 		    ret_detail);
 	}
@@ -1058,9 +1070,11 @@ dispute_parse_audit(const struct proto_request *req, const struct roster *ros,
 	if ((rc = dispute_day(req, "from", &r->from_day, ret_detail)) != 0 ||
 	    (rc = dispute_day(req, "to", &r->to_day, ret_detail)) != 0)
 		return rc;
-	if (proto_field(req, "to") == NULL && proto_field(req, "from") &&
-	    r->from_day > r->to_day)
+	/* one end alone: from it to today, or that day alone if it is ahead */
+	if (proto_field(req, "to") == NULL && r->from_day > r->to_day)
 		r->to_day = r->from_day;
+	if (proto_field(req, "from") == NULL && r->to_day < r->from_day)
+		r->from_day = r->to_day;
 	if (r->to_day < r->from_day ||
 	    r->to_day - r->from_day >= DISPUTE_AUDIT_DAYS) {
 		*ret_detail = "from and to: at most 366 days";

@@ -451,7 +451,8 @@ ledger_json_assigned(const struct ledger *l, struct json *j,
 		ledger_json_worker(l, j, "leader", leader);
 	json_open(j, "handlers", '[');
 	for (i = 0; i < c->nassigns; i++) {
-		if (c->assigns[i].leader || !ledger_assign_at(&c->assigns[i], t))
+		if (c->assigns[i].leader ||
+		    !ledger_assign_at(&c->assigns[i], t))
 			continue;
 		if (codes) {
 			w = roster_worker_by_id(l->r, c->assigns[i].worker_id);
@@ -846,7 +847,8 @@ ledger_risk_entry(void *arg, const struct risk_row *k)
 	struct json			*j = lr->j;
 	bool				 boss;
 
-	boss = q->role == WORKER_ROLE_SUPERVISOR || q->role == WORKER_ROLE_ADMIN;
+	boss = q->role == WORKER_ROLE_SUPERVISOR ||
+	    q->role == WORKER_ROLE_ADMIN;
 	if (!boss && k->cadre_id != q->worker_id &&
 	    !(q->role == WORKER_ROLE_GRID && q->worker_village != 0 &&
 	    k->village_id == q->worker_village))

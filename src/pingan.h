@@ -100,9 +100,9 @@ struct config {
 	int	 nwindows;
 	struct window windows[CONFIG_WINDOWS_MAX];
 	/* the dispute ledger */
-	char	*dispute_categories;	/* comma list (dispute_categories_parse) */
-	int	 dispute_yellow_days;	/* yellow warning this many days ahead */
-	int	 sensitive_roles;	/* bit (1 << enum worker_role) per role */
+	char	*dispute_categories;	/* a comma list of names */
+	int	 dispute_yellow_days;	/* yellow this many days ahead */
+	int	 sensitive_roles;	/* bit (1 << role) per role */
 };
 
 /* ---- log ------------------------------------------------------------------ */
@@ -471,7 +471,8 @@ struct dispute_request {
 	enum dispute_level	 level;
 	int			 nhandlers;
 	int64_t			 handlers[DISPUTE_HANDLERS_MAX];
-	char			 handler_codes[DISPUTE_HANDLERS_MAX][PINGAN_CODE_MAX + 1];
+	char			 handler_codes[DISPUTE_HANDLERS_MAX]
+				    [PINGAN_CODE_MAX + 1];
 	int64_t			 leader_id;	/* 0: none */
 	char			 leader_code[PINGAN_CODE_MAX + 1];
 	int32_t			 deadline;	/* -1: not given */
@@ -490,12 +491,12 @@ struct dispute_request {
 	enum dispute_filter	 filter;
 	bool			 all_statuses;	/* RISK-LIST status=all */
 	int32_t			 from_day, to_day;	/* -1: not given */
-	bool			 want_sensitive;	/* DISPUTE-LIST sensitive=yes */
+	bool			 want_sensitive;	/* sensitive=yes */
 	int64_t			 filter_worker;	/* AUDIT-LIST worker= */
 	char			 filter_worker_code[PINGAN_CODE_MAX + 1];
 	enum ledger_kind	 kind;
 	char			 period[DISPUTE_PERIOD_MAX];
-	int32_t			 period_from, period_to;	/* days, inclusive */
+	int32_t			 period_from, period_to;	/* days */
 	char			*categories;	/* REPORT: dispute_categories */
 	char			 bad_code[PINGAN_CODE_MAX + 1];	/* an error's */
 };
@@ -516,7 +517,8 @@ struct dispute_state {
 	char			 leader_code[PINGAN_CODE_MAX + 1];
 	int			 nhandlers;
 	int64_t			 handlers[DISPUTE_HANDLERS_MAX];
-	char			 handler_codes[DISPUTE_HANDLERS_MAX][PINGAN_CODE_MAX + 1];
+	char			 handler_codes[DISPUTE_HANDLERS_MAX]
+				    [PINGAN_CODE_MAX + 1];
 };
 
 /* A dispute as stored (strings valid during the store's callback only). */
@@ -734,6 +736,8 @@ struct conn {
 	struct pending		*delayed;	/* reply held by delay_timer */
 	struct pending_list	 pendings;
 	int			 npending;
+	int			 writes_in_flight;	/* jobs at the writer */
+	struct wjob_list	 deferred_reads;	/* wait for those */
 	struct admin_request	*admin_body;	/* IMPORT waiting for bytes */
 	size_t			 body_need;
 	struct proto_request	 req;		/* parse buffer, reused */

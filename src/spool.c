@@ -48,6 +48,14 @@ static const char *const spool_verbs[] = {
 	"SCREENING",
 	"DUTY-ON",
 	"DUTY-OFF",
+	"DISPUTE-REPORT",
+	"DISPUTE-TRIAGE",
+	"DISPUTE-LOG",
+	"DISPUTE-STATUS",
+	"DISPUTE-EXTEND",
+	"DISPUTE-REOPEN",
+	"RISK-ADD",
+	"RISK-UPDATE",
 };
 
 /* CRC-32 (IEEE 802.3, reflected 0xedb88320) of each nibble. */

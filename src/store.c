@@ -1917,7 +1917,8 @@ store_credential_list(struct store *st, int64_t worker_id,
  * branches, each through an index, instead of an OR that reads them all.
  */
 #define STORE_DISPUTE_PERIOD_SQL					\
-	"SELECT " STORE_DISPUTE_COLUMNS " FROM dispute d WHERE d.id IN ("	\
+	"SELECT " STORE_DISPUTE_COLUMNS " FROM dispute d "		\
+	"WHERE d.id IN ("						\
 	"SELECT id FROM dispute WHERE reported_ms >= :a "		\
 	"AND reported_ms < :e "						\
 	"UNION SELECT id FROM dispute WHERE status IN ('reported', 'open') " \

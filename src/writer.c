@@ -116,7 +116,7 @@ writer_dispute(struct writer *w, struct wjob *job)
 	if (job->reply != NULL)
 		job->result = STORE_STORED;
 	else if (job->err == PROTO_ERR_STORAGE)
-		job->result = STORE_FAILED;	/* logged with the store's error */
+		job->result = STORE_FAILED;	/* logged with the store's */
 	else
 		job->result = STORE_REFUSED;
 }

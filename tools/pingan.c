@@ -734,7 +734,8 @@ static const struct subcommand report_subs[] = {
 	{ "month", "report month [--period YYYY-MM] [--village CODE] [--json]",
 	  "一月一研判: 与前三个月比较 (the monthly analysis)", report_opts,
 	  SUB_F_READ },
-	{ "mediator", "report mediator [--period YYYY-MM] [--village CODE] [--json]",
+	{ "mediator", "report mediator [--period YYYY-MM] [--village CODE] "
+	  "[--json]",
 	  "调解员当月调处件数 (cases mediated per mediator in the month)",
 	  report_opts, SUB_F_READ },
 	{ "year", "report year [--period YYYY] [--village CODE] [--json]",
@@ -1475,10 +1476,10 @@ usage_sub(FILE *f, const struct command *cmd, const struct subcommand *sub)
 	if (cmd->fn == cmd_report)
 		fprintf(f, "\n仅限综治中心人员 (supervisors only). 排查出 = 期内上报的; "
 		    "已调处 = 其中期末已调处成功的;\n期内调处 = 期内调处成功的 (不论"
-		    "何时上报); 在办, 逾期 = 期末状态。\n(found = reported in the "
-		    "period; mediated = of those, mediated at its end;\nmediated "
-		    "in the period = reached mediated in it, reported whenever; "
-		    "open, overdue = at its end.)\n");
+		    "何时上报); 在办, 逾期 = 期末状态。\n(found = reported in "
+		    "the period; mediated = of those, mediated at its end;\n"
+		    "mediated in the period = reached mediated in it, reported "
+		    "whenever; open, overdue = at its end.)\n");
 	if (!(sub->flags & SUB_F_READ))
 		usage_spool(f);
 	fprintf(f, "\n通用选项 (common options):\n");
@@ -4162,7 +4163,8 @@ summary_gaps(const struct json_doc *d, const struct json_node *root)
 	struct text_table	 t;
 	struct strbuf		 who = { NULL, 0, 0 };
 	const char		*kind, *day, *row[5];
-	char			 place[160], detail[400], b1[32], b2[32], b3[32];
+	char			 place[160], detail[400];
+	char			 b1[32], b2[32], b3[32];
 	size_t			 n = 0, overdue = 0;
 
 	for (g = json_first(d, gaps); g != NULL; g = json_next(d, g)) {
@@ -4637,7 +4639,7 @@ out:
 	return rv;
 }
 
-/* ---- disputes: the words of the ledger ----------------------------------- */
+/* ----------------------------------------------------------------------- */
 
 /* A word of the protocol, its Chinese label and another name accepted. */
 struct word {
@@ -4755,7 +4757,7 @@ word_label(const struct word *w, const char *name)
 	return name;
 }
 
-/* ---- disputes: the writes ------------------------------------------------- */
+/* ----------------------------------------------------------------------- */
 
 /* Checks that a required option was given; returns 0 or 2. */
 static int
@@ -4985,7 +4987,8 @@ case_build_status(const struct cli *cli, const char *cmd, struct record *r)
 	if (strcmp(status, "mediated") == 0) {
 		if (cli->opt[OPT_REASON] != NULL)
 			return usage_error(cmd, "调处成功用 --outcome 写结果, 不用 "
-			    "--reason (mediated takes --outcome, not --reason)");
+			    "--reason (mediated takes --outcome, not "
+			    "--reason)");
 		return record_text_req(cli, cmd, OPT_OUTCOME, "outcome",
 		    CLIENT_TEXT_MAX, r);
 	}
@@ -5116,7 +5119,7 @@ case_write(const struct cli *cli, const char *cmd)
 	return rv;
 }
 
-/* ---- disputes: reading the JSON the server sends --------------------------- */
+/* ----------------------------------------------------------------------- */
 
 /* Chinese headings of the keys in the ledger's JSON. */
 static const struct {
@@ -5442,7 +5445,7 @@ view_table(const struct json_doc *d, const struct json_node *arr,
 	return n;
 }
 
-/* ---- disputes: list and show --------------------------------------------- */
+/* ----------------------------------------------------------------------- */
 
 /* How soon a warning lists: red, yellow, then the rest. */
 static int
@@ -5617,7 +5620,7 @@ view_case_show(const char *json)
 	    "说明" };
 	struct json_doc		 doc;
 	const struct json_node	*dsp, *m, *hist;
-	const char		*row[2];
+	const char		*row[2], *mark;
 	struct text_table	 t;
 	struct strbuf		 cell = { NULL, 0, 0 };
 	char			 warn[64], left[32];
@@ -5655,10 +5658,11 @@ view_case_show(const char *json)
 		    (m = json_get(&doc, dsp, "deadline")) != NULL &&
 		    m->type == JSON_STRING) {
 			view_days_left(&doc, dsp, left, sizeof(left));
-			snprintf(warn, sizeof(warn), "%s %s%s%s", m->str,
-			    word_label(word_warnings, json_str(json_get(&doc,
-			    dsp, "warning"))), left[0] != '\0' ? " " : "",
-			    left);
+			mark = word_label(word_warnings, json_str(json_get(&doc,
+			    dsp, "warning")));
+			snprintf(warn, sizeof(warn), "%s%s%s%s%s", m->str,
+			    mark[0] != '\0' ? " " : "", mark,
+			    left[0] != '\0' ? " " : "", left);
 			row[0] = view_label("deadline");
 			row[1] = warn;
 			ttab_add(&t, row);
@@ -5720,7 +5724,8 @@ option_days(const struct cli *cli, const char *cmd)
 		return usage_error(cmd, "日期须为 YYYY-MM-DD (dates must be "
 		    "YYYY-MM-DD)");
 	if (from != NULL && to != NULL && strcmp(from, to) > 0)
-		return usage_error(cmd, "--from 晚于 --to (--from is after --to)");
+		return usage_error(cmd, "--from 晚于 --to (--from is after "
+		    "--to)");
 	return 0;
 }
 
@@ -5813,7 +5818,7 @@ cmd_dispute(struct cli *cli, int argc, char **argv)
 	return case_write(cli, cmd);
 }
 
-/* ---- the petition-risk register and the audit log --------------------------- */
+/* ----------------------------------------------------------------------- */
 
 /* Prints a RISK-LIST reply. */
 static int
@@ -5910,7 +5915,7 @@ cmd_audit(struct cli *cli, int argc, char **argv)
 	return rv;
 }
 
-/* ---- reports ---------------------------------------------------------------- */
+/* ----------------------------------------------------------------------- */
 
 /* The reports of `pingan report`, their titles and period formats. */
 static const struct {
@@ -5971,12 +5976,12 @@ view_counts_line(const struct json_doc *d, const struct json_node *c,
 
 /*
  * Prints rows of counts (by village, category, level) under their first
- * columns; rows with nothing to count are left out unless all are.
+ * columns; with skip_empty, rows with nothing to count are left out.
  */
 static void
 view_counts_table(const struct json_doc *d, const struct json_node *arr,
     const char *const *first, const char *const *fhdrs, size_t nfirst,
-    const char *indent)
+    bool skip_empty, const char *indent)
 {
 	const struct json_node	*e;
 	const char		*keys[8], *hdrs[8];
@@ -6002,7 +6007,7 @@ view_counts_table(const struct json_doc *d, const struct json_node *arr,
 		for (k = 0; k < nitems(view_count_keys); k++)
 			if (view_num(d, e, view_count_keys[k]) > 0)
 				any = true;
-		if (!any)
+		if (!any && skip_empty)
 			continue;
 		for (j = 0; j < ncols; j++)
 			row[j] = view_cell(d, e, keys[j], VIEW_NAMES, &cell[j]);
@@ -6035,11 +6040,11 @@ view_by_village_category(const struct json_doc *d,
 
 	if ((a = view_array(d, root, "by_village")) != NULL) {
 		printf("\n按村(居) (by village)\n");
-		view_counts_table(d, a, vk, vh, 2, "  ");
+		view_counts_table(d, a, vk, vh, 2, false, "  ");
 	}
 	if ((a = view_array(d, root, "by_category")) != NULL) {
 		printf("\n按类别 (by category)\n");
-		view_counts_table(d, a, ck, ch, 1, "  ");
+		view_counts_table(d, a, ck, ch, 1, true, "  ");
 	}
 }
 
@@ -6264,7 +6269,7 @@ view_report_year(const struct json_doc *d, const struct json_node *root)
 	view_by_village_category(d, root);
 	if ((a = view_array(d, root, "by_level")) != NULL) {
 		printf("\n按级别 (by level)\n");
-		view_counts_table(d, a, lk, lh, 1, "  ");
+		view_counts_table(d, a, lk, lh, 1, true, "  ");
 	}
 	if ((a = view_array(d, root, "by_month")) != NULL) {
 		printf("\n按月份 (by month)\n");

@@ -4,7 +4,8 @@ test_disputes.py: the dispute ledger (docs/DISPUTES.md), through the real
 client.
 
 1. A replay of last year (the year before the current one in the town's
-   time zone, so that every period is over) and of January of this year:
+   time zone, or the one before that until mid-February, so that every
+   period is over) and of the January and February after it:
    the 7 villages, the 2 mediators, 43 disputes of mixed categories and
    levels reported by grid workers of their own villages and by the
    supervisor, triaged, logged and ended on chosen days with --at.  37 are
@@ -21,16 +22,23 @@ client.
    not, and nothing alters the history or the audit log.
 3. Bad input: an unknown category, mediating a closed case, triaging twice
    without a reason, a deadline before the triage's day, a log entry by
-   someone who is not a handler: each its own ERR code, exit 1, nothing
-   stored.
+   someone who is not a handler (and a few more): each its own ERR code,
+   exit 1, nothing stored (the ledger's tables read behind the daemon's
+   back, read-only).
+4. A write made offline is spooled and sent later; what was answered
+   survives a restart; a second daemon checks the settings: configured
+   categories, dispute_yellow_days, sensitive_roles with mediators.
 
 The daemon runs with max_past_days 800 so that last January can be sent.
+Everything goes through the real client, one process per request (about
+300 of them; a few seconds in all).
 """
 
 import json
 import os
 import random
 import re
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -44,8 +52,10 @@ from harness import ok, is_, like, diag  # noqa: E402
 TOWN_TZ = timezone(timedelta(hours=8))
 NOW = datetime.now(TOWN_TZ)
 TODAY = NOW.date()
-Y = TODAY.year - 1		# the replayed year
-Y1 = TODAY.year			# its January follows
+# The replayed year: the last one, unless its following January and
+# February (replayed too) are not over yet.
+Y = TODAY.year - 1 if (TODAY.month, TODAY.day) >= (2, 15) else TODAY.year - 2
+Y1 = Y + 1			# its January follows
 
 VILLAGES = ["ZD", "DK", "CJ", "HZ", "TX", "HP", "XH"]
 VILLAGE_NAMES = {"ZD": "樟斗社区", "DK": "东坑村", "CJ": "长江村",
@@ -925,7 +935,7 @@ def check_boundary(d, ex, by):
     ok(date(Y, 1, 1) <= b0.reported.date() <= date(Y, 12, 31) and
        b0.state(ye)["status"] == "open" and b0.mediations()[0][0] > ye,
        "(B0 is reported on 31 December %d and mediated on 2 January)" % Y)
-    r = report_json(d, "year", str(Y) + "") or {}
+    r = report_json(d, "year", str(Y)) or {}
     rz = None
     rc, out, err = d.client("report", "year", "--period", str(Y),
                             "--village", "ZD", "--json", worker=SUPERVISOR)
@@ -1193,6 +1203,7 @@ def test_permissions(d, cases, by, now_cases, register):
         except sqlite3.DatabaseError as e:
             refused[stmt] = "append-only" in str(e)
     dst.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     is_(refused, {k: True for k in refused}, "the database's triggers "
         "refuse UPDATE and DELETE of the history and the audit log")
 
@@ -1329,6 +1340,61 @@ def make_now_cases(d):
         rc, o, err = d.client(*event_args(c, e), worker=SUPERVISOR)
         is_(rc, 0, "%s triaged (deadline in %d days)" % (c.name, days), err)
     return [n1, n2, n3]
+
+
+def live_warning(c, today=None):
+    """The warning of a dispute now (dispute_yellow_days 3)."""
+    today = today or TODAY
+    st = c.state(NOW + timedelta(days=1))
+    if st["status"] != "open" or st["deadline"] is None:
+        return "none"
+    if st["deadline"] < today:
+        return "red"
+    return "yellow" if (st["deadline"] - today).days <= 3 else "none"
+
+
+def check_filters(d, cases):
+    """DISPUTE-LIST status=, from=, to=, and the order of a list."""
+    live = NOW + timedelta(days=1)
+    ended = ("mediated", "escalated", "closed")
+    want = {
+        "open": lambda c, st: st["status"] in ("reported", "open"),
+        "overdue": lambda c, st: live_warning(c) == "red",
+        "closed": lambda c, st: st["status"] in ended,
+        "all": lambda c, st: True,
+        "reported": lambda c, st: st["status"] == "reported",
+        "mediated": lambda c, st: st["status"] == "mediated",
+        "escalated": lambda c, st: st["status"] == "escalated",
+    }
+    bad = []
+    for status, pick in want.items():
+        got, err = list_json(d, SUPERVISOR, "--status", status)
+        w = {c.id for c in cases if pick(c, c.state(live))}
+        g = set(ids_of((got or {}).get("disputes")))
+        if g != w:
+            bad.append((status, sorted(g - w), sorted(w - g), err))
+    is_(bad, [], "dispute list --status open|overdue|closed|all|reported|"
+        "mediated|escalated: exactly the disputes in that state now")
+    got, err = list_json(d, SUPERVISOR, "--status", "all", "--from",
+                         "%d-12-01" % Y, "--to", "%d-01-05" % Y1)
+    w = {c.id for c in cases
+         if date(Y, 12, 1) <= c.reported.date() <= date(Y1, 1, 5)}
+    is_(set(ids_of((got or {}).get("disputes"))), w,
+        "--from %d-12-01 --to %d-01-05: the disputes reported on those "
+        "days" % (Y, Y1), err)
+
+    got, err = list_json(d, SUPERVISOR, "--status", "all")
+    rank = {"red": 0, "yellow": 1, "none": 2}
+    far = date(9999, 12, 31)
+
+    def key(c):
+        st = c.state(live)
+        return (rank[live_warning(c)], st["deadline"] or far, c.reported,
+                c.id)
+    is_(ids_of((got or {}).get("disputes")),
+        [c.id for c in sorted(cases, key=key)],
+        "the list is ordered: red, yellow, the rest; then by deadline "
+        "(none last), report time and id")
 
 
 def check_lists(d, by, now_cases):
@@ -1533,6 +1599,7 @@ def test_disputes():
 
     now_cases = make_now_cases(d)
     check_lists(d, by, now_cases)
+    check_filters(d, cases + now_cases)
     test_permissions(d, cases, by, now_cases, register)
     test_bad_input(d, by, now_cases)
     test_spool(d, by)

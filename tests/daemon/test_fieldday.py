@@ -537,6 +537,23 @@ def check_text(d, day):
         diag(out)
 
 
+def test_read_own_writes(d):
+    """A connection reads its own writes: a SUMMARY pipelined right behind
+    a write sees it, though summaries run on another thread."""
+    c = d.authed("S001")
+    n = 20
+    c.send("".join("CHECKIN grid=XH-01 kind=other note=\"pipelined %d\"\n" % i
+                   for i in range(n)) + "SUMMARY village=XH\n")
+    lines = c.readlines(n + 1, timeout=20)
+    c.close()
+    ok(all(x.startswith("OK ") for x in lines[:n]),
+       "%d pipelined check-ins stored" % n, repr(lines[:3]))
+    body = lines[n][3:] if lines[n].startswith("OK {") else "{}"
+    got = json.loads(body).get("town", {}).get("checkins", {}).get("other")
+    ok(got is not None and got >= n,
+       "the SUMMARY behind them counts all %d" % n, "got %r" % (got,))
+
+
 def test_fieldday():
     now = datetime.now(TOWN_TZ)
     yesterday = (now - timedelta(days=1)).date()
@@ -571,6 +588,7 @@ def test_fieldday():
         check_villages(s, day)
         check_workers(s, day)
     check_text(d, day)
+    test_read_own_writes(d)
 
     ok(d.alive(), "pingand is still running")
     is_(d.stop(), 0, "SIGTERM: pingand exits 0")

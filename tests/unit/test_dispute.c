@@ -501,6 +501,12 @@ test_parse_changes(void)
 	    PROTO_ERR_BAD_FIELD, "action", "an unknown action");
 	refused("M001", "DISPUTE-LOG dispute=" UUID1 " action=visit",
 	    PROTO_ERR_MISSING_FIELD, "note", "a log entry without its note");
+	refused("S001", "DISPUTE-TRIAGE dispute=" UUID1 " level=town "
+	    "leader=S002 handlers=M001 reason=\"\"", PROTO_ERR_BAD_FIELD,
+	    "reason", "an empty reason is refused, not taken as none");
+	refused("G001", "DISPUTE-REPORT village=DK category=邻里 "
+	    "source=village summary=x parties=", PROTO_ERR_BAD_FIELD,
+	    "parties", "empty parties");
 
 	is_int(parse("M001", "DISPUTE-STATUS dispute=" UUID1 " status=调处成功 "
 	    "outcome=\"双方和解\"", &r, &what), 0, "mediated with its outcome");
@@ -569,6 +575,15 @@ test_parse_reads(void)
 	dispute_request_free(&r);
 	refused("M001", "RISK-LIST", PROTO_ERR_FORBIDDEN, NULL,
 	    "a mediator may not list the register");
+	cfg.sensitive_roles |= 1 << WORKER_ROLE_GRID;
+	is_int(parse("G001", "RISK-ADD person=王某 reason=x cadre=S002", &r,
+	    &what), 0, "a grid worker in sensitive_roles adds an entry");
+	is_int(r.village_id, 1, "... of their village by default");
+	dispute_request_free(&r);
+	refused("G001", "RISK-ADD person=王某 reason=x cadre=S002 village=CJ",
+	    PROTO_ERR_FORBIDDEN, "grid workers: their own village only",
+	    "... never of another");
+	cfg.sensitive_roles &= ~(1 << WORKER_ROLE_GRID);
 	cfg.sensitive_roles |= 1 << WORKER_ROLE_MEDIATOR;
 	is_int(parse("M001", "RISK-LIST status=watch", &r, &what), 0,
 	    "... unless configured");
