@@ -240,9 +240,13 @@ conn_flush(struct conn *c)
 		conn_pause(c, CONN_PAUSE_OUTPUT);
 	if (c->npending < c->srv->cfg->pipeline_max / 2 + 1)
 		conn_unpause(c, CONN_PAUSE_PIPELINE);
-	if (!c->closed && c->eof && c->npending == 0 &&
-	    evbuffer_get_length(out) == 0)
-		conn_close(c, c->close_reason ? c->close_reason : "eof");
+	if (!c->closed && c->eof && c->npending == 0) {
+		if (evbuffer_get_length(out) == 0)
+			conn_close(c, c->close_reason ? c->close_reason :
+			    "eof");
+		else	/* be called back once the last byte is out */
+			bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	}
 }
 
 /* Handles AUTH: on success the connection acts for that worker. */
@@ -602,14 +606,8 @@ conn_checkin(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	now = conn_now_ms();
-	if (ck.event_ms < 0)
-		ck.event_ms = now;
-	else if (ck.event_ms > now + (int64_t)cfg->max_future * 1000) {
-		conn_reply_err(c, PROTO_ERR_BAD_TIME, "in the future");
-		return;
-	} else if (cfg->max_past_days > 0 && ck.event_ms < now -
-	    (int64_t)cfg->max_past_days * 86400000) {
-		conn_reply_err(c, PROTO_ERR_BAD_TIME, "too old");
+	if ((r = proto_event_time(req, cfg, now, &ck.event_ms, &what)) != 0) {
+		conn_reply_err(c, (enum proto_err)-r, what);
 		return;
 	}
 	if (c->srv->shutting_down) {

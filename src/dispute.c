@@ -719,34 +719,6 @@ dispute_village(const struct proto_request *req, const struct roster *ros,
 	return 0;
 }
 
-/*
- * Reads the event time of a write (`at`, default now) and checks it
- * against max_future and max_past_days, like every other write.
- */
-static int
-dispute_time(const struct proto_request *req, const struct config *cfg,
-    int64_t now, int64_t *ret_ms, const char **ret_detail)
-{
-	const char	*at = proto_field(req, "at");
-	int64_t		 ms = now;
-
-	if (at && proto_time_parse(at, &ms) != 0) {
-		*ret_detail = "at";
-		return -PROTO_ERR_BAD_TIME;
-	}
-	if (ms > now + (int64_t)cfg->max_future * 1000) {
-		*ret_detail = "in the future";
-		return -PROTO_ERR_BAD_TIME;
-	}
-	if (cfg->max_past_days > 0 &&
-	    ms < now - (int64_t)cfg->max_past_days * 86400000) {
-		*ret_detail = "too old";
-		return -PROTO_ERR_BAD_TIME;
-	}
-	*ret_ms = ms;
-	return 0;
-}
-
 /* DISPUTE-REPORT: where, what, who is involved, and how many. */
 static int
 dispute_parse_report(const struct proto_request *req,
@@ -1255,7 +1227,7 @@ dispute_parse(const struct proto_request *req, const struct roster *ros,
 			}
 		} else
 			uuid_generate_random(r->uuid);
-		if ((rc = dispute_time(req, cfg, now, &r->event_ms,
+		if ((rc = proto_event_time(req, cfg, now, &r->event_ms,
 		    ret_detail)) != 0)
 			return rc;
 	}

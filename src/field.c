@@ -82,34 +82,6 @@ field_codes(const char *list, char out[][PINGAN_CODE_MAX + 1], int max)
 	return n;
 }
 
-/*
- * Reads the event time of a request (`at`, default now) and checks it
- * against max_future and max_past_days.  Returns 0 or -PROTO_ERR_BAD_TIME.
- */
-static int
-field_time(const struct proto_request *req, const struct config *cfg,
-    int64_t now, int64_t *ret_ms, const char **ret_detail)
-{
-	const char	*at = proto_field(req, "at");
-	int64_t		 ms = now;
-
-	if (at && proto_time_parse(at, &ms) != 0) {
-		*ret_detail = "at";
-		return -PROTO_ERR_BAD_TIME;
-	}
-	if (ms > now + (int64_t)cfg->max_future * 1000) {
-		*ret_detail = "in the future";
-		return -PROTO_ERR_BAD_TIME;
-	}
-	if (cfg->max_past_days > 0 &&
-	    ms < now - (int64_t)cfg->max_past_days * 86400000) {
-		*ret_detail = "too old";
-		return -PROTO_ERR_BAD_TIME;
-	}
-	*ret_ms = ms;
-	return 0;
-}
-
 /* Reads optional lat/lon (both or neither). */
 static int
 field_position(const struct proto_request *req, struct field_record *r,
@@ -431,7 +403,7 @@ field_parse(const struct proto_request *req, const struct roster *ros,
 		uuid_generate_random(r->uuid);
 	r->worker_id = sender->id;
 	r->received_ms = now;
-	if ((rc = field_time(req, cfg, now, &r->event_ms, ret_detail)) != 0 ||
+	if ((rc = proto_event_time(req, cfg, now, &r->event_ms, ret_detail)) != 0 ||
 	    (rc = field_position(req, r, ret_detail)) != 0)
 		return rc;
 
