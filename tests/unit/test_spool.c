@@ -132,8 +132,8 @@ test_parse_good(void)
 		"patrol-point id=" ID3 " patrol=" ID2 " checkpoint=东坑桥",
 		"PATROL-END id=22222222-2222-4222-8222-222222222222 patrol="
 		    ID2 " summary=\"发现 \\\"可疑\\\" 车辆一辆\"",
-		"SCREENING id=33333333-3333-4333-8333-333333333333 grid=DK-01 "
-		    "zero=yes",
+		("SCREENING id=33333333-3333-4333-8333-333333333333 grid=DK-01 "
+		    "zero=yes"),
 		"DUTY-ON id=44444444-4444-4444-8444-444444444444 post=TOWN",
 		"DUTY-OFF id=55555555-5555-4555-8555-555555555555 post=DK",
 	};
