@@ -465,7 +465,7 @@ store_ids_catch_up(struct store *st, bool rebuild)
 	if (store_ids_write_marks(st) != 0 ||
 	    store_exec(st, st->ids, "COMMIT") != 0)
 		goto fail;
-	if (n > 0 || rebuild)
+	if (n > 0)
 		log_info("store: id index %s: %lld id%s added",
 		    rebuild ? "rebuilt" : "caught up", (long long)n,
 		    n == 1 ? "" : "s");
@@ -545,7 +545,9 @@ store_ids_open_file(struct store *st, const char *ids_path)
 		return -EIO;
 	if ((r = store_ids_check(st, &why)) < 0)
 		return r;
-	if (r == 1)
+	if (r == 1 && strcmp(why, "new index") == 0)
+		log_debug("store: making a new id index");
+	else if (r == 1)
 		log_info("store: rebuilding the id index: %s", why);
 	if ((r = store_ids_catch_up(st, r == 1)) != 0)
 		return r;
