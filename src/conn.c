@@ -344,6 +344,7 @@ conn_sender(struct conn *c)
 		if ((p = conn_pending_new(c)) != NULL) {
 			conn_pending_err(p, PROTO_ERR_FORBIDDEN, NULL);
 			p->close_after = true;
+			conn_pause(c, CONN_PAUSE_CLOSING);
 		}
 		return NULL;
 	}
@@ -686,6 +687,7 @@ conn_admin_line(struct conn *c, const char *line, size_t len)
 		if (strcasecmp(c->req.args[0], "IMPORT") == 0 && !c->closed) {
 			TAILQ_LAST(&c->pendings, pending_list)->close_after =
 			    true;
+			conn_pause(c, CONN_PAUSE_CLOSING);
 			c->close_reason = "refused IMPORT";
 		}
 		return;
@@ -721,8 +723,11 @@ conn_line(struct conn *c, const char *line, size_t len)
 		    conn_help, NULL);
 		return;
 	case PROTO_CMD_QUIT:
-		if ((p = conn_reply(c, "OK bye", NULL, NULL)) != NULL)
+		if ((p = conn_reply(c, "OK bye", NULL, NULL)) != NULL) {
+			/* nothing after QUIT is read, let alone carried out */
 			p->close_after = true;
+			conn_pause(c, CONN_PAUSE_CLOSING);
+		}
 		return;
 	default:
 		break;
@@ -1097,7 +1102,7 @@ void
 conn_jobs_done(struct server *srv, struct wjob_list *jobs)
 {
 	struct wjob	*job;
-	struct conn	*c, *last = NULL;
+	struct conn	*c, *next, *last = NULL;
 
 	while ((job = STAILQ_FIRST(jobs)) != NULL) {
 		STAILQ_REMOVE_HEAD(jobs, entry);
@@ -1140,9 +1145,11 @@ conn_jobs_done(struct server *srv, struct wjob_list *jobs)
 	if (last)
 		conn_flush(last);
 	/* Flush every connection touched: cheap, pendings decide. */
-	TAILQ_FOREACH(c, &srv->conns, entry)
+	for (c = TAILQ_FIRST(&srv->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);	/* conn_flush may close c */
 		if (!TAILQ_EMPTY(&c->pendings) && TAILQ_FIRST(&c->pendings)->done)
 			conn_flush(c);
+	}
 	conn_resume_queue(srv);
 }
 

@@ -38,6 +38,7 @@ struct store {
 	sqlite3_stmt	*ids_mark_update;
 	bool		 ids_txn;		/* its long transaction is open */
 	bool		 ids_broken;		/* an operation on it failed */
+	bool		 batch_failed;		/* this batch must not commit */
 	struct store_rollup {
 		int32_t	 day;
 		int64_t	 worker_id;
@@ -419,15 +420,19 @@ store_ids_write_marks(struct store *st)
 static int
 store_ids_catch_up(struct store *st, bool rebuild)
 {
+	struct store_mark saved[STORE_ID_TABLES];
 	sqlite3_stmt	*sel = NULL, *ins = NULL;
 	char		 sql[128];
 	int64_t		 n = 0;
 	int		 rc, t;
 
+	memcpy(saved, st->ids_marks, sizeof(saved));
 	if (rebuild)
 		memset(st->ids_marks, 0, sizeof(st->ids_marks));
-	if (store_exec(st, st->ids, "BEGIN IMMEDIATE") != 0)
+	if (store_exec(st, st->ids, "BEGIN IMMEDIATE") != 0) {
+		memcpy(st->ids_marks, saved, sizeof(saved));
 		return -EIO;
+	}
 	if (rebuild && store_exec(st, st->ids, "DELETE FROM ids") != 0)
 		goto fail;
 	ins = store_prepare(st, st->ids, "INSERT OR IGNORE INTO ids (uuid) "
@@ -474,6 +479,7 @@ fail:
 	sqlite3_finalize(sel);
 	sqlite3_finalize(ins);
 	(void)store_exec(st, st->ids, "ROLLBACK");
+	memcpy(st->ids_marks, saved, sizeof(saved));	/* nothing was added */
 	return -EIO;
 }
 
@@ -602,9 +608,14 @@ store_ids_recover(struct store *st)
 	st->ids_txn = st->ids_broken = false;
 	st->ids_unflushed = 0;
 	st->nbatch_ids = 0;
-	if ((r = store_ids_check(st, &why)) < 0)
-		return r;
-	return store_ids_catch_up(st, r == 1);
+	if ((r = store_ids_check(st, &why)) >= 0)
+		r = store_ids_catch_up(st, r == 1);
+	if (r != 0) {
+		/* Still unusable: every batch fails and tries again. */
+		log_err("store: id index recovery: %s", st->errmsg);
+		st->ids_broken = true;
+	}
+	return r;
 }
 
 /*
@@ -855,6 +866,7 @@ store_begin(struct store *st)
 	memset(st->batch_marks, 0, sizeof(st->batch_marks));
 	st->nbatch_ids = 0;
 	st->nrollup = 0;
+	st->batch_failed = false;
 	return 0;
 }
 
@@ -888,8 +900,10 @@ store_commit(struct store *st)
 {
 	int	t;
 
-	if (st->ids_broken) {
-		snprintf(st->errmsg, sizeof(st->errmsg), "id index failed");
+	if (st->ids_broken || st->batch_failed) {
+		if (st->ids_broken)
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "id index failed");
 		(void)store_rollback(st);
 		return -EIO;
 	}
@@ -909,7 +923,8 @@ store_commit(struct store *st)
 bool
 store_in_transaction(struct store *st)
 {
-	return !sqlite3_get_autocommit(st->db) && !st->ids_broken;
+	return !sqlite3_get_autocommit(st->db) && !st->ids_broken &&
+	    !st->batch_failed;
 }
 
 /* Rolls back, undoing the batch in the id index too. */
@@ -921,6 +936,7 @@ store_rollback(struct store *st)
 	if (!sqlite3_get_autocommit(st->db))
 		r = store_step(st, st->rollback, "rollback");
 	st->nrollup = 0;
+	st->batch_failed = false;
 	store_ids_undo_batch(st);
 	return r;
 }
@@ -1172,9 +1188,13 @@ store_checkin_insert(struct store *st, const struct checkin *c,
 		return STORE_FAILED;
 	}
 	*ret_rowid = sqlite3_last_insert_rowid(st->db);
-	if (store_ids_keep(st, 0, *ret_rowid, c->uuid) != 0 ||
-	    store_rollup_add(st, c) != 0)
+	if (store_ids_keep(st, 0, *ret_rowid, c->uuid) != 0)
 		return STORE_FAILED;
+	if (store_rollup_add(st, c) != 0) {
+		/* The row is in, its count is not: the batch cannot commit. */
+		st->batch_failed = true;
+		return STORE_FAILED;
+	}
 	return STORE_STORED;
 }
 
@@ -1185,15 +1205,19 @@ store_patrol_find(struct store *st, const uint8_t uuid[16], bool *ret_open,
 {
 	sqlite3_stmt	*s;
 	int64_t		 id = 0;
+	int		 rc;
 
 	if ((s = store_prepare(st, st->db, "SELECT id, end_ms IS NULL, "
 	    "start_ms FROM patrol WHERE client_id = ?", false)) == NULL)
 		return -1;
 	sqlite3_bind_blob(s, 1, uuid, 16, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW) {
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		id = sqlite3_column_int64(s, 0);
 		*ret_open = sqlite3_column_int(s, 1) != 0;
 		*ret_start_ms = sqlite3_column_int64(s, 2);
+	} else if (rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "find patrol");
+		id = -1;
 	}
 	sqlite3_finalize(s);
 	return id;
@@ -1211,7 +1235,14 @@ store_patrol_has_member(struct store *st, int64_t patrol_id, int64_t worker_id)
 		return -1;
 	sqlite3_bind_int64(s, 1, patrol_id);
 	sqlite3_bind_int64(s, 2, worker_id);
-	r = sqlite3_step(s) == SQLITE_ROW;
+	if ((r = sqlite3_step(s)) == SQLITE_ROW)
+		r = 1;
+	else if (r == SQLITE_DONE)
+		r = 0;
+	else {
+		store_seterr(st, st->db, "patrol member");
+		r = -1;
+	}
 	sqlite3_finalize(s);
 	return r;
 }
@@ -1241,7 +1272,7 @@ store_patrol_start(struct store *st, const struct field_record *r,
 {
 	sqlite3_stmt	*s;
 	int64_t		 pid;
-	int		 i;
+	int		 i, rc;
 
 	s = store_prepare(st, st->db, "SELECT 1 FROM patrol_member m "
 	    "JOIN patrol p ON p.id = m.patrol_id "
@@ -1250,11 +1281,16 @@ store_patrol_start(struct store *st, const struct field_record *r,
 		return STORE_FAILED;
 	for (i = 0; i < r->nmembers; i++) {
 		sqlite3_bind_int64(s, 1, r->members[i]);
-		if (sqlite3_step(s) == SQLITE_ROW) {
+		if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			sqlite3_finalize(s);
 			*ret_err = PROTO_ERR_PATROL_BUSY;
 			store_worker_code(st, r->members[i], detail, detaillen);
 			return STORE_REFUSED;
+		}
+		if (rc != SQLITE_DONE) {
+			store_seterr(st, st->db, "open patrols");
+			sqlite3_finalize(s);
+			return STORE_FAILED;
 		}
 		sqlite3_reset(s);
 	}

@@ -152,11 +152,14 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 			    &job->err, job->detail, sizeof(job->detail));
 		else
 			writer_dispute(w, job);
-		if (job->result == STORE_FAILED) {
-			/* One bad row fails alone, a lost transaction all. */
+		if (job->result == STORE_FAILED)
 			log_warn("writer: %s", store_errmsg(w->store));
-			ok = store_in_transaction(w->store);
-		}
+		/*
+		 * One bad row fails alone, a lost transaction all: SQLite may
+		 * have rolled back after an I/O error whatever the job said.
+		 */
+		if (!store_in_transaction(w->store))
+			ok = false;
 	}
 	if (n == 0) {
 		if (ok)
@@ -169,9 +172,9 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	}
 	if (!ok) {
 		(void)store_rollback(w->store);
+		/* Refusals too: what they read may have been lost with it. */
 		STAILQ_FOREACH(job, batch, entry)
-			if (writer_in_batch(job) &&
-			    job->result != STORE_REFUSED)
+			if (writer_in_batch(job))
 				job->result = STORE_FAILED;
 	}
 	pthread_mutex_lock(&w->lock);
@@ -334,20 +337,19 @@ writer_read_submit(struct writer *w, struct wjob *job)
 	pthread_mutex_unlock(&w->lock);
 }
 
-/* Stops and joins the reader thread; what it had not started is dropped. */
+/*
+ * Stops and joins the reader thread.  Jobs it had not started get no
+ * answer (the loop is going away); they move to the done list unanswered,
+ * still linked to their connections' reply slots, and writer_free frees
+ * them once the connections are closed.
+ */
 static void
 writer_stop_reader(struct writer *w)
 {
-	struct wjob	*job;
-
 	if (w->rstarted) {
 		pthread_mutex_lock(&w->lock);
 		w->rstopping = true;
-		/* Jobs not started get no answer: the loop is going away. */
-		while ((job = STAILQ_FIRST(&w->rqueue)) != NULL) {
-			STAILQ_REMOVE_HEAD(&w->rqueue, entry);
-			wjob_free(job);
-		}
+		STAILQ_CONCAT(&w->done, &w->rqueue);
 		pthread_cond_signal(&w->rcond);
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->rthread, NULL);
@@ -522,6 +524,7 @@ writer_free(struct writer *w)
 		STAILQ_REMOVE_HEAD(&w->queue, entry);
 		wjob_free(job);
 	}
+	STAILQ_CONCAT(&w->done, &w->rqueue);	/* submitted after the stop */
 	while ((job = STAILQ_FIRST(&w->done)) != NULL) {
 		STAILQ_REMOVE_HEAD(&w->done, entry);
 		wjob_free(job);

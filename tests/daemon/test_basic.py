@@ -72,6 +72,16 @@ def test_session(d):
     ok(c.closed_by_peer(), "the server closes after QUIT")
     c.close()
 
+    # What follows QUIT in the same packet is not read, let alone stored.
+    import uuid as uuidmod
+    x = str(uuidmod.uuid4())
+    c = d.authed("P001")
+    c.send("QUIT\nCHECKIN id=%s grid=DK-01 kind=patrol\n" % x)
+    is_(c.readline(), "OK bye", "QUIT with a check-in behind it")
+    ok(c.closed_by_peer(), "closed after QUIT")
+    c.close()
+    ok(x not in h.stored_ids(d.db_path), "the check-in after QUIT is not stored")
+
 
 def test_auth(d):
     c = d.conn()

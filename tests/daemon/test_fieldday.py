@@ -22,7 +22,9 @@ a terminal can provoke (forbidden, patrol_closed, bad_time) are checked.
 import json
 import os
 import re
+import signal
 import sys
+import time
 from datetime import datetime, timedelta, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -592,6 +594,21 @@ def test_fieldday():
 
     ok(d.alive(), "pingand is still running")
     is_(d.stop(), 0, "SIGTERM: pingand exits 0")
+    test_stop_with_reads_queued(d)
+
+
+def test_stop_with_reads_queued(d):
+    """Two SIGTERMs while summaries wait for the reader: a clean exit (under
+    ASan a reply slot left pointing at a freed job would abort it)."""
+    d.restart()
+    c = d.authed("S001")
+    c.send("SUMMARY from=2016-01-03 to=2026-01-01\n" * 20)
+    time.sleep(0.2)
+    d.proc.send_signal(signal.SIGTERM)
+    time.sleep(0.05)
+    d.proc.send_signal(signal.SIGTERM)
+    is_(d.stop(timeout=60), 0, "two SIGTERMs with summaries queued: exit 0")
+    c.close()
 
 
 if __name__ == "__main__":
