@@ -80,6 +80,12 @@ def test_session(d):
     is_(c.readline(), "OK bye", "QUIT with a check-in behind it")
     ok(c.closed_by_peer(), "closed after QUIT")
     c.close()
+    # The writer takes jobs in order: once a later check-in is acknowledged,
+    # anything handed to it before has been committed too.
+    c = d.authed("P001")
+    like(c.request("CHECKIN grid=DK-01 kind=patrol"), r"^OK \S+ stored$",
+         "a later check-in on another connection")
+    c.close()
     ok(x not in h.stored_ids(d.db_path), "the check-in after QUIT is not stored")
 
 
