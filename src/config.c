@@ -135,6 +135,11 @@ static const struct config_key config_keys[] = {
 	    false),
 	CONFIG_KEY_INT(checkpoint_pages, 1000, 0, 1000000, false),
 
+	/* reports and backups (pingan-report) */
+	CONFIG_KEY_STRING(reports_dir, "var/reports", true),
+	CONFIG_KEY_STRING(backups_dir, "var/backups", true),
+	CONFIG_KEY_INT(backups_keep, 7, 1, 1000, true),
+
 	/* limits */
 	CONFIG_KEY_INT(line_max, 4096, 256, 1048576, true),
 	CONFIG_KEY_INT(line_max_unauth, 512, 64, 65536, true),

@@ -6,6 +6,9 @@
  * and reading, wait (at most shutdown_timeout) until every request already
  * read has been committed and answered, then close the database and exit
  * 0.  SIGHUP re-reads the config file and applies the reloadable keys.
+ * Under systemd (Type=notify) it reports STATUS= while starting, READY=1
+ * once it listens with the database open, WATCHDOG=1 from a timer in the
+ * loop, and STOPPING=1 when a stop begins.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +28,7 @@
 
 static struct server	 server;
 static struct event	*main_drain_timer;
+static struct event	*main_watchdog_timer;
 static struct timespec	 main_stop_deadline;
 static bool		 main_fin_sent;
 
@@ -121,6 +125,7 @@ main_stop(evutil_socket_t sig, short events, void *arg)
 	}
 	log_info("shutdown: %s received; finishing %zu queued writes",
 	    strsignal((int)sig), writer_queued(srv->writer));
+	notify_stopping();
 	srv->shutting_down = true;
 	listener_stop(srv);
 	conn_shutdown(srv);
@@ -155,6 +160,37 @@ main_reload(evutil_socket_t sig, short events, void *arg)
 	log_info("reload: %s: %d setting%s changed", srv->config_path, n,
 	    n == 1 ? "" : "s");
 	config_free(&fresh);
+}
+
+/* Pings the service manager's watchdog: the loop still turns. */
+static void
+main_watchdog(evutil_socket_t fd, short events, void *arg)
+{
+	notify_watchdog();
+}
+
+/*
+ * Starts the watchdog timer when systemd asked for one (WatchdogSec=), at
+ * half its interval, so that one late wake-up does not kill the daemon.
+ */
+static void
+main_watchdog_start(struct event_base *base)
+{
+	struct timeval	tv;
+	uint64_t	usec;
+
+	if ((usec = notify_watchdog_usec()) == 0)
+		return;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	if ((main_watchdog_timer = event_new(base, -1, EV_PERSIST,
+	    main_watchdog, NULL)) == NULL || evtimer_add(main_watchdog_timer,
+	    &tv) != 0)
+		fatalx("libevent: cannot set up the watchdog timer");
+	log_debug("watchdog: pinging every %llu ms",
+	    (unsigned long long)(usec / 1000));
+	notify_watchdog();
 }
 
 /* Writes the demo town when asked to and the database is empty. */
@@ -262,6 +298,7 @@ main(int argc, char *argv[])
 	if (evthread_use_pthreads() != 0)
 		fatalx("libevent: no pthreads support");
 
+	notify_status("opening the database %s", cfg.database);
 	if ((st = store_open(cfg.database, &cfg, err, sizeof(err))) == NULL)
 		fatalx("%s", err);
 	if (demo)
@@ -290,6 +327,7 @@ main(int argc, char *argv[])
 	if ((srv->writer = writer_new(st, &cfg, srv->base, main_jobs_done,
 	    srv)) == NULL)
 		fatal("cannot start the writer thread");
+	notify_status("starting the listeners");
 	if (listener_start(srv) != 0 || listener_admin_start(srv) != 0)
 		fatalx("cannot listen; exiting");
 
@@ -303,6 +341,9 @@ main(int argc, char *argv[])
 	log_info("pingand %s ready (synchronous=%s, batch_max %d)",
 	    PINGAN_VERSION, (const char *[]){ "off", "normal", "full",
 	    "extra" }[cfg.synchronous & 3], cfg.batch_max);
+	main_watchdog_start(srv->base);
+	notify_status("serving");
+	notify_ready();
 	event_base_dispatch(srv->base);
 
 	/* Stopped: every reply that could be sent has been sent. */
@@ -320,6 +361,8 @@ main(int argc, char *argv[])
 	event_free(sigint);
 	event_free(sighup);
 	event_free(main_drain_timer);
+	if (main_watchdog_timer != NULL)
+		event_free(main_watchdog_timer);
 	event_free(srv->reap_ev);
 	event_base_free(srv->base);
 	free(srv->line);

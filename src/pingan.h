@@ -91,6 +91,9 @@ struct config {
 	int	 shutdown_timeout;	/* seconds to flush replies at exit */
 	int	 synchronous;		/* enum config_sync */
 	int	 checkpoint_pages;	/* WAL auto-checkpoint, pages */
+	char	*reports_dir;		/* pingan-report's root */
+	char	*backups_dir;		/* pingan-report --backup */
+	int	 backups_keep;		/* backups kept */
 	int	 log_level;		/* enum log_level */
 	/* field work */
 	char	*timezone;		/* the town's, e.g. "Asia/Shanghai" */
@@ -879,6 +882,13 @@ void	 fatal(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 void	 fatalx(const char *, ...) __attribute__((format(printf, 1, 2), noreturn));
 size_t	 log_quote(char *dst, size_t dstlen, const char *src, size_t srclen);
 
+/* notify.c */
+void	 notify_ready(void);
+void	 notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+void	 notify_stopping(void);
+uint64_t notify_watchdog_usec(void);
+void	 notify_watchdog(void);
+
 /* config.c */
 void	 config_defaults(struct config *);
 int	 config_parse(struct config *, const char *buf, size_t len,
@@ -979,6 +989,16 @@ void	 store_set_wal_callback(struct store *, void (*cb)(void *), void *arg);
 struct store *store_open_reader(const char *path, char *ret_err,
 	    size_t errlen);
 int	 store_checkpoint(struct store *);
+/* The database alone (no id index), read-only: pingan-report. */
+struct store *store_open_readonly(const char *path, char *ret_err,
+	    size_t errlen);
+/*
+ * An online copy into the new file dst (sqlite3_backup_*), verified by
+ * integrity_check and the row counts of the main tables at its snapshot;
+ * cb gets each table's count.  dst is removed on failure.
+ */
+int	 store_backup(struct store *, const char *dst, int (*cb)(void *arg,
+	    const char *table, int64_t n), void *arg);
 enum store_result store_checkin_insert(struct store *, const struct checkin *,
 	    int64_t *ret_rowid);
 int64_t	 store_checkin_count(struct store *);

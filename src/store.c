@@ -1926,6 +1926,158 @@ store_credential_list(struct store *st, int64_t worker_id,
 	sqlite3_finalize(s);
 	return r;
 }
+/* ---- reports and backups ---- */
+
+/*
+ * Opens an existing database read-only, for pingan-report: no id index,
+ * no migrations, nothing written, so it works beside a running pingand
+ * and while it is down.  NULL with a message in ret_err.
+ */
+struct store *
+store_open_readonly(const char *path, char *ret_err, size_t errlen)
+{
+	struct store	*st;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(ret_err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	st->reader = true;
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(ret_err, errlen, "%s: cannot open read-only: %s", path,
+		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		store_close(st);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, 5000);
+	if (store_exec(st, st->db, "PRAGMA query_only = ON") != 0 ||
+	    store_exec(st, st->db, "SELECT count(*) FROM meta") != 0) {
+		snprintf(ret_err, errlen, "%s: %s", path, st->errmsg);
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+/* The tables whose row counts verify a backup. */
+static const char *const store_backup_tables[] = {
+	"village", "grid", "worker", "credential", "checkin", "patrol",
+	"patrol_member", "patrol_area", "patrol_point", "patrol_end",
+	"screening", "duty", "dispute", "dispute_assignment",
+	"dispute_history", "petition_risk", "petition_risk_history",
+	"audit_log",
+};
+
+#define STORE_BACKUP_NTABLES \
+	(sizeof(store_backup_tables) / sizeof(store_backup_tables[0]))
+
+/* Counts the rows of each backup table on db into counts[]. */
+static int
+store_backup_count(struct store *st, sqlite3 *db, int64_t *counts)
+{
+	char		 sql[128];
+	sqlite3_stmt	*s;
+	size_t		 i;
+
+	for (i = 0; i < STORE_BACKUP_NTABLES; i++) {
+		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s",
+		    store_backup_tables[i]);
+		if ((s = store_prepare(st, db, sql, false)) == NULL)
+			return -EIO;
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			store_seterr(st, db, sql);
+			sqlite3_finalize(s);
+			return -EIO;
+		}
+		counts[i] = sqlite3_column_int64(s, 0);
+		sqlite3_finalize(s);
+	}
+	return 0;
+}
+
+/*
+ * Copies the database online into a new file dst with SQLite's backup
+ * API in one step, inside a read transaction of the source so that the
+ * row counts taken are those of the copy's snapshot; then checks the copy
+ * (integrity_check, the same counts).  cb, if set, gets each table's
+ * count.  On failure dst is removed and the reason is in store_errmsg.
+ */
+int
+store_backup(struct store *st, const char *dst, int (*cb)(void *arg,
+    const char *table, int64_t n), void *arg)
+{
+	int64_t		 src_n[STORE_BACKUP_NTABLES], dst_n[STORE_BACKUP_NTABLES];
+	sqlite3		*out = NULL;
+	sqlite3_backup	*b;
+	sqlite3_stmt	*s;
+	size_t		 i;
+	int		 r = -EIO, rc;
+
+	if (store_exec(st, st->db, "BEGIN") != 0)
+		return -EIO;
+	if (store_backup_count(st, st->db, src_n) != 0)
+		goto done;
+	if (sqlite3_open_v2(dst, &out, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s: %s", dst,
+		    out ? sqlite3_errmsg(out) : "out of memory");
+		goto done;
+	}
+	if ((b = sqlite3_backup_init(out, "main", st->db, "main")) == NULL) {
+		store_seterr(st, out, "backup");
+		goto done;
+	}
+	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_OK ||
+	    rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		sqlite3_sleep(50);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		store_seterr(st, out, "backup");
+		goto done;
+	}
+	/* the copy keeps the source's WAL mode; a single file is simpler */
+	if (store_exec(st, out, "PRAGMA journal_mode = DELETE") != 0)
+		goto done;
+	if ((s = store_prepare(st, out, "PRAGMA integrity_check", false)) ==
+	    NULL)
+		goto done;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0),
+	    "ok") != 0) {
+		snprintf(st->errmsg, sizeof(st->errmsg),
+		    "integrity_check of the copy: %s", rc == SQLITE_ROW ?
+		    (const char *)sqlite3_column_text(s, 0) : sqlite3_errmsg(out));
+		sqlite3_finalize(s);
+		goto done;
+	}
+	sqlite3_finalize(s);
+	if (store_backup_count(st, out, dst_n) != 0)
+		goto done;
+	for (i = 0; i < STORE_BACKUP_NTABLES; i++)
+		if (src_n[i] != dst_n[i]) {
+			snprintf(st->errmsg, sizeof(st->errmsg),
+			    "%s: %lld rows in the copy, %lld in the database",
+			    store_backup_tables[i], (long long)dst_n[i],
+			    (long long)src_n[i]);
+			goto done;
+		}
+	r = 0;
+	for (i = 0; cb && i < STORE_BACKUP_NTABLES; i++)
+		if ((r = cb(arg, store_backup_tables[i], src_n[i])) != 0)
+			break;
+done:
+	(void)store_exec(st, st->db, "ROLLBACK");
+	if (out && sqlite3_close(out) != SQLITE_OK && r == 0) {
+		store_seterr(st, out, "close the copy");
+		r = -EIO;
+	}
+	if (r != 0 && out)
+		(void)unlink(dst);
+	return r;
+}
+
 /* ---- disputes ---- */
 /*
  * The dispute ledger (docs/DISPUTES.md, sql/004_dispute.sql): its writes,

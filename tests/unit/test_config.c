@@ -46,6 +46,7 @@ static const struct test_int_key test_int_keys[] = {
 	TEST_INT(checkpoint_pages, 0, 1000000),
 	TEST_INT(patrol_max_hours, 1, 72),
 	TEST_INT(dispute_yellow_days, 0, 365),
+	TEST_INT(backups_keep, 1, 1000),
 };
 
 #define TEST_NINT (sizeof test_int_keys / sizeof test_int_keys[0])
@@ -93,6 +94,9 @@ test_equal(const struct config *a, const struct config *b)
 	    a->shutdown_timeout == b->shutdown_timeout &&
 	    a->synchronous == b->synchronous &&
 	    a->checkpoint_pages == b->checkpoint_pages &&
+	    strcmp(a->reports_dir, b->reports_dir) == 0 &&
+	    strcmp(a->backups_dir, b->backups_dir) == 0 &&
+	    a->backups_keep == b->backups_keep &&
 	    a->log_level == b->log_level &&
 	    strcmp(a->timezone, b->timezone) == 0 &&
 	    a->screening_cutoff == b->screening_cutoff &&
@@ -150,6 +154,9 @@ static const char test_all_other[] =
     "shutdown_timeout 1\n"
     "synchronous normal\n"
     "checkpoint_pages 0\n"
+    "reports_dir other/reports\n"
+    "backups_dir other/backups\n"
+    "backups_keep 3\n"
     "log_level debug\n"
     "timezone UTC\n"
     "screening_cutoff 17:30\n"
@@ -188,6 +195,9 @@ test_defaults(void)
 	is_int(cfg.shutdown_timeout, 10, "default shutdown_timeout");
 	is_int(cfg.synchronous, CONFIG_SYNC_FULL, "default synchronous");
 	is_int(cfg.checkpoint_pages, 1000, "default checkpoint_pages");
+	is_str(cfg.reports_dir, "var/reports", "default reports_dir");
+	is_str(cfg.backups_dir, "var/backups", "default backups_dir");
+	is_int(cfg.backups_keep, 7, "default backups_keep");
 	is_int(cfg.log_level, LOG_LEVEL_INFO, "default log_level");
 	is_str(cfg.timezone, "Asia/Shanghai", "default timezone");
 	is_int(cfg.screening_cutoff, 18 * 60, "default screening_cutoff");
@@ -613,8 +623,10 @@ test_reload(void)
 	is_int(test_parse(&src, test_all_other), 0, "src with every key changed");
 
 	is_int(config_reload(&dst, &def), 0, "reloading the same: no change");
-	is_int(config_reload(&dst, &src), 22,
-	    "21 reloadable keys and the window list changed");
+	is_int(config_reload(&dst, &src), 25,
+	    "24 reloadable keys and the window list changed");
+	is_str(dst.reports_dir, "other/reports", "reports_dir reloaded");
+	is_int(dst.backups_keep, 3, "backups_keep reloaded");
 
 	is_int(dst.log_level, LOG_LEVEL_DEBUG, "log_level reloaded");
 	is_int(dst.line_max, 8192, "line_max reloaded");

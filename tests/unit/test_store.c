@@ -357,6 +357,53 @@ test_ids(void)
 	    "and match a recount, key by key");
 }
 
+/* store_backup callback: adds up the rows of every table. */
+static int
+backup_sum(void *arg, const char *table, int64_t n)
+{
+	(void)table;
+	*(int64_t *)arg += n;
+	return 0;
+}
+
+/* The read-only store and an online backup beside a writer. */
+static void
+test_backup(void)
+{
+	struct store	*w, *ro, *copy;
+	char		 err[512], dst[600];
+	int64_t		 rows = 0, rows2 = 0;
+
+	w = open_store(err, sizeof(err));
+	ro = store_open_readonly(path, err, sizeof(err));
+	ok(w && ro, "a read-only store beside the writer: %s", ro ? "" : err);
+	if (!w || !ro)
+		goto done;
+	ok(store_village_upsert(ro, "RO", "只读村", err, sizeof(err)) != 0,
+	    "the read-only store cannot write: %s", err);
+	snprintf(dst, sizeof(dst), "%s/backup.db", dir);
+	is_int(store_backup(ro, dst, backup_sum, &rows), 0,
+	    "a backup while the writer has the database open");
+	ok(rows > 0, "it counts the rows it copied (%lld)", (long long)rows);
+	ok(access(dst, F_OK) == 0, "the copy exists");
+	copy = store_open_readonly(dst, err, sizeof(err));
+	ok(copy != NULL, "the copy opens read-only: %s", copy ? "" : err);
+	snprintf(dst, sizeof(dst), "%s/backup2.db", dir);
+	if (copy)
+		is_int(store_backup(copy, dst, backup_sum, &rows2), 0,
+		    "the copy backs up in turn (a restore)");
+	is_int(rows2, rows, "with the same row counts");
+	store_close(copy);
+	is_int(store_backup(ro, "/nonexistent/dir/x.db", NULL, NULL), -EIO,
+	    "an unwritable destination fails");
+	ro = (store_close(ro), NULL);
+	ro = store_open_readonly("/nonexistent/x.db", err, sizeof(err));
+	ok(ro == NULL, "a missing database is not created: %s", err);
+done:
+	store_close(ro);
+	store_close(w);
+}
+
 int
 main(void)
 {
@@ -388,6 +435,7 @@ main(void)
 	test_field(st);
 	store_close(st);
 	test_ids();
+	test_backup();
 
 	is_int(raw_exec(path, "PRAGMA user_version = 99"), 0, "pretend newer");
 	st = open_store(err, sizeof(err));
