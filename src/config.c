@@ -71,6 +71,12 @@ static const struct config_name config_sync_names[] = {
 	{ NULL, 0 }
 };
 
+static const struct config_name config_log_targets[] = {
+	{ "stderr", LOG_TARGET_STDERR },
+	{ "syslog", LOG_TARGET_SYSLOG },
+	{ NULL, 0 }
+};
+
 static const struct config_name config_log_names[] = {
 	{ "error", LOG_LEVEL_ERR },
 	{ "warn", LOG_LEVEL_WARN },
@@ -160,6 +166,8 @@ static const struct config_key config_keys[] = {
 
 	/* logging */
 	CONFIG_KEY_ENUM(log_level, LOG_LEVEL_INFO, config_log_names, true),
+	CONFIG_KEY_ENUM(log_target, LOG_TARGET_STDERR, config_log_targets,
+	    false),
 
 	/* field work */
 	CONFIG_KEY_TIMEZONE(timezone, "Asia/Shanghai", false),

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 
 static int log_level = LOG_LEVEL_INFO;
 static bool log_journal;
+static bool log_syslog;
 
 static const struct {
 	const char	*name;
@@ -35,6 +37,22 @@ log_init(int level, bool foreground)
 	(void)foreground;
 	log_level = level;
 	log_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+/*
+ * Sends the log to syslog (LOG_DAEMON, as "pingand") instead of stderr;
+ * fatal errors still go to stderr too, for whoever started the daemon.
+ */
+void
+log_set_target(int target)
+{
+	if (target == LOG_TARGET_SYSLOG && !log_syslog) {
+		openlog("pingand", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		log_syslog = true;
+	} else if (target != LOG_TARGET_SYSLOG && log_syslog) {
+		closelog();
+		log_syslog = false;
+	}
 }
 
 /* Changes the level, for -v and SIGHUP. */
@@ -63,6 +81,23 @@ log_vwrite(int level, int errnum, const char *fmt, va_list ap)
 
 	if (level > log_level)
 		return;
+	if (log_syslog) {
+		va_list	ap2;
+
+		va_copy(ap2, ap);
+		r = vsnprintf(line, sizeof(line), fmt, ap2);
+		va_end(ap2);
+		n = r > 0 ? (size_t)r : 0;
+		if (n > sizeof(line) - 1)
+			n = sizeof(line) - 1;
+		if (errnum >= 0)
+			snprintf(line + n, sizeof(line) - n, ": %s",
+			    strerror(errnum));
+		syslog(log_levels[level].syslog, "%s", line);
+		if (level != LOG_LEVEL_ERR)
+			return;
+		n = 0;	/* an error is also written to stderr below */
+	}
 	if (log_journal) {
 		r = snprintf(line, sizeof(line), "<%d>", log_levels[level].syslog);
 	} else {

@@ -289,6 +289,7 @@ main(int argc, char *argv[])
 	else
 		cfg.log_level += verbose;
 	log_init(cfg.log_level, true);
+	log_set_target(cfg.log_target);
 	if (calendar_set_timezone(cfg.timezone) != 0)
 		fatalx("timezone '%s': unknown time zone", cfg.timezone);
 	if (path == NULL)

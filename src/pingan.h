@@ -95,6 +95,7 @@ struct config {
 	char	*backups_dir;		/* pingan-report --backup */
 	int	 backups_keep;		/* backups kept */
 	int	 log_level;		/* enum log_level */
+	int	 log_target;		/* enum log_target */
 	/* field work */
 	char	*timezone;		/* the town's, e.g. "Asia/Shanghai" */
 	int	 screening_cutoff;	/* minutes after local midnight */
@@ -109,6 +110,11 @@ struct config {
 };
 
 /* ---- log ------------------------------------------------------------------ */
+
+enum log_target {
+	LOG_TARGET_STDERR = 0,		/* journald <N> prefixes, or timestamps */
+	LOG_TARGET_SYSLOG,
+};
 
 enum log_level {
 	LOG_LEVEL_ERR = 0,
@@ -873,6 +879,7 @@ struct spool {
 /* log.c */
 void	 log_init(int level, bool foreground);
 void	 log_set_level(int level);
+void	 log_set_target(int target);
 int	 log_get_level(void);
 void	 log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -11,6 +11,7 @@ WATCHDOG_USEC, and STOPPING=1 on SIGTERM.  Then the same with an abstract
 import os
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -148,7 +149,40 @@ def run_once(address, env_address, watchdog_usec, name):
     mgr.close()
 
 
+def run_syslog():
+    """log_target syslog: nothing but errors on stderr, and it still serves
+    (readiness comes through NOTIFY_SOCKET, not from the log)."""
+    port = free_port()
+    d = h.Daemon(demo=False, config={"port": port, "log_target": "syslog"},
+                 start=False)
+    name = "pingan-test-notify-syslog-%d" % os.getpid()
+    mgr = Manager("\0" + name, port, d.db_path)
+    env = dict(os.environ, NOTIFY_SOCKET="@" + name)
+    env.pop("WATCHDOG_USEC", None)
+    proc = subprocess.Popen([h.PINGAND, "-f", d.conf_path], cwd=d.dir,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    try:
+        ok(h.wait_for(lambda: index(mgr.messages(), lambda m: m == "READY=1")
+                      is not None, 5 * h.SLOW), "syslog: READY=1 arrives")
+        c = h.Conn(port)
+        is_(c.request("PING"), "OK PONG", "syslog: it serves")
+        c.close()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20 * h.SLOW)
+        is_(proc.returncode, 0, "syslog: SIGTERM: clean exit")
+        is_(err.decode(errors="replace"), "",
+            "syslog: nothing on stderr (the log went to syslog)")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        mgr.close()
+        d.cleanup()
+
+
 def test():
+    run_syslog()
     sdir = tempfile.mkdtemp(prefix="pingan-notify-")
     path = os.path.join(sdir, "notify.sock")
     try:

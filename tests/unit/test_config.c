@@ -98,6 +98,7 @@ test_equal(const struct config *a, const struct config *b)
 	    strcmp(a->backups_dir, b->backups_dir) == 0 &&
 	    a->backups_keep == b->backups_keep &&
 	    a->log_level == b->log_level &&
+	    a->log_target == b->log_target &&
 	    strcmp(a->timezone, b->timezone) == 0 &&
 	    a->screening_cutoff == b->screening_cutoff &&
 	    a->duty_cutoff == b->duty_cutoff &&
@@ -390,6 +391,12 @@ test_types(void)
 	is_int(test_parse(&cfg, "synchronous 2\n"), -EINVAL,
 	    "enum by number");
 
+	is_int(cfg.log_target, LOG_TARGET_STDERR, "default log_target");
+	is_int(test_parse(&cfg, "log_target syslog\n"), 0, "log_target syslog");
+	is_int(cfg.log_target, LOG_TARGET_SYSLOG, "syslog value");
+	ok(test_parse(&cfg, "log_target file\n") < 0, "log_target file refused");
+	is_int(test_parse(&cfg, "log_target stderr\n"), 0, "log_target stderr");
+	is_int(cfg.log_target, LOG_TARGET_STDERR, "stderr value");
 	is_int(test_parse(&cfg, "log_level error\n"), 0, "log_level error");
 	is_int(cfg.log_level, LOG_LEVEL_ERR, "error value");
 	is_int(test_parse(&cfg, "log_level warn\n"), 0, "log_level warn");
