@@ -181,6 +181,8 @@ main_watchdog_start(struct event_base *base)
 
 	if ((usec = notify_watchdog_usec()) == 0)
 		return;
+	if (usec < 2000)
+		usec = 2000;	/* a zero timer would spin the loop */
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);

@@ -2044,8 +2044,8 @@ store_backup(struct store *st, const char *dst, int (*cb)(void *arg,
 	    NULL)
 		goto done;
 	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(s, 0),
-	    "ok") != 0) {
+	if (rc != SQLITE_ROW || sqlite3_column_text(s, 0) == NULL ||
+	    strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0) {
 		snprintf(st->errmsg, sizeof(st->errmsg),
 		    "integrity_check of the copy: %s", rc == SQLITE_ROW ?
 		    (const char *)sqlite3_column_text(s, 0) : sqlite3_errmsg(out));

@@ -187,6 +187,34 @@ buf_printf(struct buf *b, const char *fmt, ...)
 
 /* ---- files -------------------------------------------------------------- */
 
+/*
+ * Makes one directory if it is missing; a new one is made durable by
+ * syncing its parent, or a crash could lose it with the files inside.
+ */
+static int
+report_mkdir(const char *path)
+{
+	char	 parent[4096], *slash;
+	int	 fd;
+
+	if (mkdir(path, 0750) != 0)
+		return errno == EEXIST ? 0 : -1;
+	snprintf(parent, sizeof(parent), "%s", path);
+	if ((slash = strrchr(parent, '/')) == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fsync(fd) != 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
 /* Creates dir and its parents (mode 0750 before the umask). */
 static int
 report_mkdirs(const char *dir)
@@ -199,13 +227,11 @@ report_mkdirs(const char *dir)
 	for (i = 1; p[i]; i++)
 		if (p[i] == '/') {
 			p[i] = '\0';
-			if (mkdir(p, 0750) != 0 && errno != EEXIST)
+			if (report_mkdir(p) != 0)
 				return -errno;
 			p[i] = '/';
 		}
-	if (mkdir(p, 0750) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return report_mkdir(p) != 0 ? -errno : 0;
 }
 
 /*
@@ -497,12 +523,19 @@ report_tables(const struct report *rp, struct table *t, int max)
 
 /* ---- CSV ---------------------------------------------------------------- */
 
-/* One CSV field, quoted when it holds a comma, quote or line end. */
+/*
+ * One CSV field, quoted when it holds a comma, quote or line end.  Text
+ * (not a number) that a spreadsheet would take for a formula (=, +, -, @,
+ * tab, CR first) gets a leading apostrophe: names and accounts typed in the
+ * field must never run on a clerk's machine when Excel or WPS opens the file.
+ */
 static void
-csv_cell(struct buf *b, const char *s)
+csv_cell(struct buf *b, const char *s, bool text)
 {
 	const char	*p;
 
+	if (text && *s && strchr("=+-@\t\r", *s) != NULL)
+		buf_puts(b, "'");
 	if (strpbrk(s, ",\"\r\n") == NULL) {
 		buf_puts(b, s);
 		return;
@@ -521,6 +554,7 @@ static void
 report_csv(const struct table *t, struct buf *b)
 {
 	const struct json_node	*row;
+	const char		*v;
 	char			 tmp[64];
 	int			 i;
 
@@ -528,10 +562,11 @@ report_csv(const struct table *t, struct buf *b)
 	if (t->kv) {
 		buf_puts(b, "指标,数值\r\n");
 		for (i = 0; i < t->ncols; i++) {
-			csv_cell(b, t->cols[i].header);
+			csv_cell(b, t->cols[i].header, false);
 			buf_puts(b, ",");
-			csv_cell(b, jtext(t->doc, t->rows, t->cols[i].path, tmp,
-			    sizeof(tmp)));
+			v = jtext(t->doc, t->rows, t->cols[i].path, tmp,
+			    sizeof(tmp));
+			csv_cell(b, v, v != tmp);
 			buf_puts(b, "\r\n");
 		}
 		return;
@@ -539,7 +574,7 @@ report_csv(const struct table *t, struct buf *b)
 	for (i = 0; i < t->ncols; i++) {
 		if (i)
 			buf_puts(b, ",");
-		csv_cell(b, t->cols[i].header);
+		csv_cell(b, t->cols[i].header, false);
 	}
 	buf_puts(b, "\r\n");
 	for (row = json_first(t->doc, t->rows); row;
@@ -547,8 +582,9 @@ report_csv(const struct table *t, struct buf *b)
 		for (i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(b, ",");
-			csv_cell(b, jtext(t->doc, row, t->cols[i].path, tmp,
-			    sizeof(tmp)));
+			v = jtext(t->doc, row, t->cols[i].path, tmp,
+			    sizeof(tmp));
+			csv_cell(b, v, v != tmp);
 		}
 		buf_puts(b, "\r\n");
 	}
@@ -1076,12 +1112,36 @@ report_daemon_running(const struct config *cfg)
 	sun.sun_family = AF_UNIX;
 	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
 	    cfg->admin_socket) >= (int)sizeof(sun.sun_path))
-		return false;
+		return true;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return false;
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		return true;
+	/*
+	 * Fail closed: only "no such socket" or "nobody listens" mean it is
+	 * down.  EACCES or a full backlog mean a live daemon we cannot see.
+	 */
+	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+	    (errno != ENOENT && errno != ECONNREFUSED);
 	close(fd);
 	return up;
+}
+
+static const char *const report_restore_extra[] = { "-wal", "-shm", ".ids",
+    ".ids-wal", ".ids-shm" };
+
+/* Puts the first n files moved aside by a failed restore back in place. */
+static void
+report_restore_undo(const struct config *cfg, size_t n)
+{
+	char	path[4096], aside[4200];
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s%s", cfg->database,
+		    report_restore_extra[i]);
+		snprintf(aside, sizeof(aside), "%s%s.pre-restore",
+		    cfg->database, report_restore_extra[i]);
+		(void)rename(aside, path);
+	}
 }
 
 /*
@@ -1092,10 +1152,11 @@ report_daemon_running(const struct config *cfg)
 static int
 report_restore(const struct config *cfg, const char *backup)
 {
-	static const char *const extra[] = { "-wal", "-shm", ".ids",
-	    ".ids-wal", ".ids-shm" };
+	const char *const *extra = report_restore_extra;
 	struct store	*st;
+	struct stat	 sb;
 	char		 err[512], tmp[4096], path[4096], dir[4096], *slash;
+	char		 aside[4200];
 	size_t		 i;
 	int		 fd, r;
 
@@ -1125,11 +1186,27 @@ report_restore(const struct config *cfg, const char *backup)
 		return report_err("无法恢复", "cannot restore", "%s: %s", tmp,
 		    strerror(r));
 	}
+	/* The restored file belongs to whoever owned the old one (pingan). */
+	if (stat(cfg->database, &sb) == 0 && chown(tmp, sb.st_uid,
+	    sb.st_gid) != 0 && geteuid() == 0) {
+		r = errno;
+		(void)unlink(tmp);
+		return report_err("无法恢复", "cannot restore", "%s: %s", tmp,
+		    strerror(r));
+	}
 	close(fd);
-	for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+	/*
+	 * The old WAL and id index must not meet the restored file, but they
+	 * are only moved aside until the rename has succeeded: a failure on
+	 * the way leaves the old database as it was, WAL included.
+	 */
+	for (i = 0; i < NELEM(report_restore_extra); i++) {
 		snprintf(path, sizeof(path), "%s%s", cfg->database, extra[i]);
-		if (unlink(path) != 0 && errno != ENOENT) {
+		snprintf(aside, sizeof(aside), "%s%s.pre-restore",
+		    cfg->database, extra[i]);
+		if (rename(path, aside) != 0 && errno != ENOENT) {
 			r = errno;
+			report_restore_undo(cfg, i);
 			(void)unlink(tmp);
 			return report_err("无法恢复", "cannot restore",
 			    "%s: %s", path, strerror(r));
@@ -1137,6 +1214,7 @@ report_restore(const struct config *cfg, const char *backup)
 	}
 	if (rename(tmp, cfg->database) != 0) {
 		r = errno;
+		report_restore_undo(cfg, NELEM(report_restore_extra));
 		(void)unlink(tmp);
 		return report_err("无法恢复", "cannot restore", "%s: %s",
 		    cfg->database, strerror(r));
@@ -1146,7 +1224,14 @@ report_restore(const struct config *cfg, const char *backup)
 		*slash = '\0';
 	else
 		snprintf(dir, sizeof(dir), ".");
-	(void)report_sync_dir(dir);
+	if ((r = report_sync_dir(dir)) != 0)
+		return report_err("无法恢复", "cannot restore", "%s: %s", dir,
+		    strerror(-r));
+	for (i = 0; i < NELEM(report_restore_extra); i++) {
+		snprintf(aside, sizeof(aside), "%s%s.pre-restore",
+		    cfg->database, extra[i]);
+		(void)unlink(aside);
+	}
 	printf("%s\n", cfg->database);
 	return 0;
 }

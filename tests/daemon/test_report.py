@@ -114,6 +114,10 @@ def strip_volatile(s):
 
 def check_day(d, out, dayname):
     dirpath = os.path.join(out, dayname)
+    # Text typed by people lands in CSV files opened by Excel or WPS.
+    rc, so, se = d.admin("worker-add", "--code", "X099", "--name",
+                         "=HYPERLINK(1)", "--role", "grid", "--village", "DK")
+    is_(rc, 0, "a worker named like a formula", se)
     rc, so, se = report(d, "--day", dayname, "--out", out,
                         "--format", "json,csv,html,text")
     is_(rc, 0, "pingan-report --day exits 0", se)
@@ -141,6 +145,9 @@ def check_day(d, out, dayname):
     v = files.get("villages.csv", b"")[3:].decode("utf-8").split("\r\n")
     is_(v[0], VILLAGE_HEADER, "villages.csv: the header row")
     is_(len([x for x in v[1:] if x]), 7, "villages.csv: one row per village")
+    w = files.get("workers.csv", b"")[3:].decode("utf-8")
+    like(w, r"(?m)^X099,'=HYPERLINK\(1\)", "workers.csv: a name that "
+         "looks like a formula is written as text, not a formula")
     g = files.get("gaps.csv", b"")[3:].decode("utf-8")
     like(g, r"screening_missing,HP,和平村", "gaps.csv lists HP's screening")
     like(g, r"duty_uncovered", "gaps.csv lists CJ's empty post")
