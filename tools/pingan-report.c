@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -213,6 +214,35 @@ report_mkdir(const char *path)
 		return -1;
 	}
 	return close(fd);
+}
+
+/*
+ * Serializes runs that write under dir (the nightly timer and a run by
+ * hand): an exclusive flock on dir/.lock, held until the process exits.
+ * Each directory is locked once per process.
+ */
+static int
+report_lock(const char *dir)
+{
+	static char	 locked[2][4096];
+	static int	 nlocked;
+	char		 path[4200];
+	int		 fd, i;
+
+	for (i = 0; i < nlocked; i++)
+		if (strcmp(locked[i], dir) == 0)
+			return 0;
+	snprintf(path, sizeof(path), "%s/.lock", dir);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640)) < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX) != 0) {
+		i = errno;
+		close(fd);
+		return -i;
+	}
+	if (nlocked < 2)
+		snprintf(locked[nlocked++], sizeof(locked[0]), "%s", dir);
+	return 0;	/* fd stays open: the lock lasts until exit */
 }
 
 /* Creates dir and its parents (mode 0750 before the umask). */
@@ -890,6 +920,10 @@ report_run(struct store *st, const struct config *cfg, struct report *rp,
 	    (int)sizeof(dir) || (r = report_mkdirs(dir)) != 0)
 		return report_err("无法创建目录", "cannot create the directory",
 		    "%s: %s", dir, strerror(r ? -r : ENAMETOOLONG));
+	if ((r = report_lock(root)) != 0)
+		return report_err("无法锁定报表目录",
+		    "cannot lock the reports directory", "%s: %s", root,
+		    strerror(-r));
 	report_clean_temps(dir);
 	ntables = report_tables(rp, tables, NELEM(tables));
 
@@ -1061,6 +1095,10 @@ report_backup(const struct config *cfg)
 	if ((r = report_mkdirs(cfg->backups_dir)) != 0)
 		return report_err("无法创建备份目录",
 		    "cannot create the backups directory", "%s: %s",
+		    cfg->backups_dir, strerror(-r));
+	if ((r = report_lock(cfg->backups_dir)) != 0)
+		return report_err("无法锁定备份目录",
+		    "cannot lock the backups directory", "%s: %s",
 		    cfg->backups_dir, strerror(-r));
 	localtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);

@@ -267,6 +267,27 @@ def test_kill(d, out, dayname, before):
     ok(not any(n.startswith(".") for n in os.listdir(fdir)),
        "... and leaves no temporary file")
 
+    # Two runs at once (the nightly timer and a clerk): the second waits
+    # until the first is gone instead of deleting its temporary files.
+    pa = subprocess.Popen([REPORT, "-f", d.conf_path, "--day", dayname,
+                           "--out", fresh], env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE)
+    seen = b""
+    end = time.monotonic() + 20 * h.SLOW
+    while time.monotonic() < end and b"paused" not in seen:
+        seen += pa.stderr.read1(4096)
+    pb = subprocess.Popen([REPORT, "-f", d.conf_path, "--day", dayname,
+                           "--out", fresh], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    ok(pb.poll() is None, "a second run waits while the first one writes")
+    pa.kill()
+    pa.wait(10)
+    pa.stdout.close()
+    pa.stderr.close()
+    is_(pb.wait(30 * h.SLOW), 0, "... and finishes once the first is gone")
+    ok(snapshot(fdir) == before, "... with the same files")
+
 
 def test_week(d, out, day):
     iso = day.isocalendar()
