@@ -607,7 +607,10 @@ conn_checkin(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	now = conn_now_ms();
-	if ((r = proto_event_time(req, cfg, now, &ck.event_ms, &what)) != 0) {
+	/* proto_checkin_parse has read `at` (-1 when absent): bounds only. */
+	if (ck.event_ms < 0)
+		ck.event_ms = now;
+	if ((r = proto_event_bounds(cfg, now, ck.event_ms, &what)) != 0) {
 		conn_reply_err(c, (enum proto_err)-r, what);
 		return;
 	}

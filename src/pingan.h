@@ -941,6 +941,8 @@ int	 proto_patrol_type_parse(const char *s, enum patrol_type *ret_type);
 const char *proto_patrol_type_name(enum patrol_type);
 const char *proto_patrol_type_label(enum patrol_type);
 int	 proto_time_parse(const char *s, int64_t *ret_ms);
+int	 proto_event_bounds(const struct config *, int64_t now, int64_t ms,
+	    const char **ret_detail);
 int	 proto_event_time(const struct proto_request *, const struct config *,
 	    int64_t now, int64_t *ret_ms, const char **ret_detail);
 int	 proto_uuid_parse(const char *s, uint8_t ret_uuid[16]);

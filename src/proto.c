@@ -712,22 +712,14 @@ proto_checkin_parse(const struct proto_request *req, int note_max,
 }
 
 /*
- * Reads the event time of a write (`at`, default now) and checks it
- * against the configured bounds: at most max_future seconds ahead, at most
- * max_past_days behind (0: no bound).  Returns 0 or -PROTO_ERR_BAD_TIME
- * with *ret_detail saying why.
+ * Checks an event time against the configured bounds: at most max_future
+ * seconds ahead, at most max_past_days behind (0: no bound).  Returns 0 or
+ * -PROTO_ERR_BAD_TIME with *ret_detail saying why.
  */
 int
-proto_event_time(const struct proto_request *req, const struct config *cfg,
-    int64_t now, int64_t *ret_ms, const char **ret_detail)
+proto_event_bounds(const struct config *cfg, int64_t now, int64_t ms,
+    const char **ret_detail)
 {
-	const char	*at = proto_field(req, "at");
-	int64_t		 ms = now;
-
-	if (at && proto_time_parse(at, &ms) != 0) {
-		*ret_detail = "at";
-		return -PROTO_ERR_BAD_TIME;
-	}
 	if (ms > now + (int64_t)cfg->max_future * 1000) {
 		*ret_detail = "in the future";
 		return -PROTO_ERR_BAD_TIME;
@@ -737,6 +729,28 @@ proto_event_time(const struct proto_request *req, const struct config *cfg,
 		*ret_detail = "too old";
 		return -PROTO_ERR_BAD_TIME;
 	}
+	return 0;
+}
+
+/*
+ * Reads the event time of a write (`at`, default now) and checks it
+ * against the configured bounds.  Returns 0 or -PROTO_ERR_BAD_TIME with
+ * *ret_detail saying why.
+ */
+int
+proto_event_time(const struct proto_request *req, const struct config *cfg,
+    int64_t now, int64_t *ret_ms, const char **ret_detail)
+{
+	const char	*at = proto_field(req, "at");
+	int64_t		 ms = now;
+	int		 r;
+
+	if (at && proto_time_parse(at, &ms) != 0) {
+		*ret_detail = "at";
+		return -PROTO_ERR_BAD_TIME;
+	}
+	if ((r = proto_event_bounds(cfg, now, ms, ret_detail)) != 0)
+		return r;
 	*ret_ms = ms;
 	return 0;
 }
