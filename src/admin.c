@@ -94,6 +94,8 @@ static void	admin_worker_enable(struct admin_ctx *);
 static void	admin_token_issue(struct admin_ctx *);
 static void	admin_token_list(struct admin_ctx *);
 static void	admin_token_revoke(struct admin_ctx *);
+static void	admin_password_set(struct admin_ctx *);
+static void	admin_password_clear(struct admin_ctx *);
 static void	admin_import(struct admin_ctx *);
 
 static const struct admin_verb admin_verbs[] = {
@@ -110,6 +112,8 @@ static const struct admin_verb admin_verbs[] = {
 	{ "token-issue", admin_token_issue, { "worker" }, { NULL } },
 	{ "token-list", admin_token_list, { "worker" }, { NULL } },
 	{ "token-revoke", admin_token_revoke, { "worker" }, { "id" } },
+	{ "password-set", admin_password_set, { "worker", "hash" }, { NULL } },
+	{ "password-clear", admin_password_clear, { "worker" }, { NULL } },
 	{ "import", admin_import, { "what", "bytes" }, { NULL } },
 };
 
@@ -202,6 +206,15 @@ admin_field_check(const char *key, const char *val)
 	if (strcmp(key, "bytes") == 0)
 		return admin_number(val, &n) == 0 && n <= ADMIN_BODY_MAX ?
 		    0 : -EINVAL;
+	if (strcmp(key, "hash") == 0) {
+		uint8_t	 salt[16], k[32];
+		int	 a, b, c, r;
+
+		r = len < PASSWORD_HASH_MAX && password_parse(val, &a, &b, &c,
+		    salt, k) == 0 ? 0 : -EINVAL;
+		explicit_bzero(k, sizeof(k));
+		return r;
+	}
 	return -EINVAL;
 }
 
@@ -860,6 +873,57 @@ admin_token_issue(struct admin_ctx *ctx)
 out:
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(hash, sizeof(hash));
+}
+
+/*
+ * PASSWORD-SET worker= hash=: the dashboard password of a worker, as the
+ * client hashed it (token.c's scrypt encoding, checked by
+ * admin_field_check; the password itself never comes here).
+ */
+static void
+admin_password_set(struct admin_ctx *ctx)
+{
+	const char	*hash = proto_field(&ctx->a->req, "hash");
+	struct worker	 w;
+
+	if (admin_worker_lookup(ctx, &w) != 0)
+		return;
+	if (w.disabled) {
+		admin_err(ctx, "conflict", "该人员已停用 '%s' (worker is "
+		    "disabled)", w.code);
+		return;
+	}
+	if (admin_begin(ctx) != 0)
+		return;
+	if (store_password_set(ctx->store, w.id, hash) != 0) {
+		admin_fail(ctx, "set password");
+		return;
+	}
+	if (admin_commit(ctx) != 0)
+		return;
+	log_info("admin: dashboard password of worker %s set", w.code);
+	admin_ok(ctx, "password=set worker=%s", w.code);
+}
+
+/* PASSWORD-CLEAR worker=: the worker logs in with tokens only. */
+static void
+admin_password_clear(struct admin_ctx *ctx)
+{
+	struct worker	 w;
+	int		 r;
+
+	if (admin_worker_lookup(ctx, &w) != 0)
+		return;
+	if (admin_begin(ctx) != 0)
+		return;
+	if ((r = store_password_clear(ctx->store, w.id)) < 0) {
+		admin_fail(ctx, "clear password");
+		return;
+	}
+	if (admin_commit(ctx) != 0)
+		return;
+	log_info("admin: dashboard password of worker %s cleared", w.code);
+	admin_ok(ctx, "password=%s worker=%s", r ? "cleared" : "none", w.code);
 }
 
 /* Formats a time in ms as local RFC 3339, or "" for 0. */

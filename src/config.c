@@ -71,6 +71,12 @@ static const struct config_name config_sync_names[] = {
 	{ NULL, 0 }
 };
 
+static const struct config_name config_switch_names[] = {
+	{ "off", 0 },
+	{ "on", 1 },
+	{ NULL, 0 }
+};
+
 static const struct config_name config_log_targets[] = {
 	{ "stderr", LOG_TARGET_STDERR },
 	{ "syslog", LOG_TARGET_SYSLOG },
@@ -181,6 +187,18 @@ static const struct config_key config_keys[] = {
 	    "劳资,征地拆迁,合同债务,物业,环境污染,医患,村务,其他", true),
 	CONFIG_KEY_INT(dispute_yellow_days, 3, 0, 365, true),
 	CONFIG_KEY_ROLES(sensitive_roles, (1 << WORKER_ROLE_SUPERVISOR) |
+	    (1 << WORKER_ROLE_ADMIN), true),
+
+	/* the dashboard and its HTTP API */
+	CONFIG_KEY_ENUM(http, 1, config_switch_names, false),
+	CONFIG_KEY_ADDRESS(http_listen, "127.0.0.1", false),
+	CONFIG_KEY_INT(http_port, 7780, 0, 65535, false),
+	CONFIG_KEY_INT(http_body_max, 16384, 1024, 1048576, false),
+	CONFIG_KEY_INT(http_timeout, 30, 1, 3600, false),
+	CONFIG_KEY_INT(http_streams_max, 64, 0, 10000, true),
+	CONFIG_KEY_INT(session_ttl, 43200, 1, 2592000, true),
+	CONFIG_KEY_INT(sessions_max, 1024, 1, 100000, false),
+	CONFIG_KEY_ROLES(dashboard_roles, (1 << WORKER_ROLE_SUPERVISOR) |
 	    (1 << WORKER_ROLE_ADMIN), true),
 };
 

@@ -194,6 +194,32 @@ conn_reply(struct conn *c, const char *fmt, const char *arg1, const char *arg2)
 	return p;
 }
 
+/* Counts a reply by its code for /metrics ("OK ...", "ERR <code> ..."). */
+static void
+conn_count_reply(struct server *srv, const char *reply, size_t len)
+{
+	const char	*code, *sp, *name;
+	int		 e;
+
+	if (len >= 2 && reply[0] == 'O' && reply[1] == 'K') {
+		srv->metrics.replies_ok++;
+		return;
+	}
+	if (len < 5 || memcmp(reply, "ERR ", 4) != 0)
+		return;
+	code = reply + 4;
+	if ((sp = memchr(code, ' ', len - 4)) == NULL)
+		sp = reply + len;
+	for (e = 1; e < PROTO_ERR__COUNT; e++) {
+		name = proto_err_code((enum proto_err)e);
+		if (strlen(name) == (size_t)(sp - code) &&
+		    memcmp(code, name, (size_t)(sp - code)) == 0) {
+			srv->metrics.replies_err[e]++;
+			return;
+		}
+	}
+}
+
 /*
  * Writes every finished reply at the head of the list into the output
  * buffer, in order, and updates the pauses that depend on it.
@@ -211,6 +237,7 @@ conn_flush(struct conn *c)
 	while ((p = TAILQ_FIRST(&c->pendings)) != NULL && p->done) {
 		TAILQ_REMOVE(&c->pendings, p, entry);
 		c->npending--;
+		conn_count_reply(c->srv, p->reply, p->len);
 		if (evbuffer_add(out, p->reply, p->len) != 0) {
 			conn_pending_free(p);
 			conn_close(c, "out of memory");
@@ -458,13 +485,11 @@ conn_field(struct conn *c, const struct proto_request *req)
 static void
 conn_summary(struct conn *c, const struct proto_request *req)
 {
-	const struct config	*cfg = c->srv->cfg;
 	const struct worker	*w;
 	struct summary_params	*sp;
 	struct wjob		*job;
-	const char		*day, *from, *to, *village;
-	bool			 bad;
-	int			 i;
+	const char		*what = NULL;
+	int			 r;
 
 	if ((w = conn_sender(c)) == NULL)
 		return;
@@ -472,52 +497,17 @@ conn_summary(struct conn *c, const struct proto_request *req)
 		conn_reply_err(c, PROTO_ERR_FORBIDDEN, "supervisors only");
 		return;
 	}
-	for (i = 0; i < req->nfields; i++)
-		if (strcmp(req->fields[i].key, "day") != 0 &&
-		    strcmp(req->fields[i].key, "from") != 0 &&
-		    strcmp(req->fields[i].key, "to") != 0 &&
-		    strcmp(req->fields[i].key, "village") != 0) {
-			conn_reply_err(c, PROTO_ERR_BAD_FIELD,
-			    req->fields[i].key);
-			return;
-		}
-	if ((sp = calloc(1, sizeof(*sp))) == NULL) {
+	if ((sp = malloc(sizeof(*sp))) == NULL) {
 		conn_close(c, "out of memory");
 		return;
 	}
-	day = proto_field(req, "day");
-	from = proto_field(req, "from");
-	to = proto_field(req, "to");
-	village = proto_field(req, "village");
-	sp->now_ms = conn_now_ms();
-	sp->from = sp->to = calendar_day_of(sp->now_ms);
-	bad = false;
-	if (day) {
-		bad = from || to || calendar_day_parse(day, &sp->from) != 0;
-		sp->to = sp->from;
-	} else if (from || to)
-		bad = !from || !to || calendar_day_parse(from, &sp->from) != 0 ||
-		    calendar_day_parse(to, &sp->to) != 0;
-	if (bad || sp->to < sp->from || sp->to - sp->from > 3660) {
+	if ((r = summary_request(req, c->srv->roster, c->srv->cfg,
+	    conn_now_ms(), sp, &what)) != 0) {
+		/* what may point into req, never into sp */
+		conn_reply_err(c, (enum proto_err)-r, what);
 		free(sp);
-		conn_reply_err(c, PROTO_ERR_BAD_TIME, "day, or from and to");
 		return;
 	}
-	if (village) {
-		if (roster_village_by_code(c->srv->roster, village) == NULL) {
-			free(sp);
-			conn_reply_err(c, PROTO_ERR_UNKNOWN_VILLAGE, village);
-			return;
-		}
-		snprintf(sp->village, sizeof(sp->village), "%s", village);
-	}
-	sp->screening_cutoff = cfg->screening_cutoff;
-	sp->duty_cutoff = cfg->duty_cutoff;
-	sp->patrol_max_hours = cfg->patrol_max_hours;
-	sp->dispute_yellow_days = cfg->dispute_yellow_days;
-	sp->nwindows = cfg->nwindows;
-	memcpy(sp->windows, cfg->windows, sizeof(sp->windows[0]) *
-	    (size_t)cfg->nwindows);
 	if ((job = conn_job_new(c, WJOB_SUMMARY)) == NULL) {
 		free(sp);
 		conn_close(c, "out of memory");
@@ -556,10 +546,7 @@ conn_dispute(struct conn *c, const struct proto_request *req)
 		free(rec);
 		return;
 	}
-	writer = dispute_is_write(rec->verb) ||
-	    rec->verb == DISPUTE_VERB_RISK_LIST || (rec->sensitive &&
-	    (rec->verb == DISPUTE_VERB_SHOW || (rec->verb ==
-	    DISPUTE_VERB_LIST && rec->want_sensitive)));
+	writer = dispute_on_writer(rec);
 	if (writer && c->srv->shutting_down) {
 		dispute_request_free(rec);
 		free(rec);
@@ -922,6 +909,8 @@ conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer)
 	STAILQ_INIT(&c->deferred_reads);
 	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
 	srv->nconns++;
+	if (kind == CONN_TERMINAL)
+		srv->metrics.conns_accepted++;
 	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->delay_timer = evtimer_new(srv->base, conn_delay_done, c);
 	if (kind == CONN_TERMINAL)
@@ -1097,6 +1086,41 @@ conn_dispute_reply(struct wjob *job)
 	}
 }
 
+/* Counts what a finished job stored, for /metrics and the live page. */
+static void
+conn_count_stored(struct server *srv, const struct wjob *job)
+{
+	struct metrics	*m = &srv->metrics;
+
+	if (job->result == STORE_DUPLICATE) {
+		m->duplicates++;
+		return;
+	}
+	if (job->result != STORE_STORED)
+		return;
+	switch (job->type) {
+	case WJOB_CHECKIN:
+		if ((unsigned)job->checkin.kind < CHECKIN_KIND__COUNT)
+			m->stored[job->checkin.kind]++;
+		break;
+	case WJOB_FIELD:
+		if ((unsigned)job->field->verb < FIELD_VERBS)
+			m->stored_field[job->field->verb]++;
+		break;
+	case WJOB_DISPUTE:
+		if (!dispute_is_write(job->dispute->verb))
+			return;
+		m->stored_disputes++;
+		break;
+	case WJOB_ADMIN:
+		break;		/* the roster: counted by the page's reload */
+	default:
+		return;
+	}
+	/* the live page refreshes after a batch that changed something */
+	srv->metrics.commit_seq++;
+}
+
 /*
  * Runs on the loop with jobs the writer finished: fills their reply
  * slots, swaps in a new roster, flushes each connection once.
@@ -1116,6 +1140,12 @@ conn_jobs_done(struct server *srv, struct wjob_list *jobs)
 			log_info("roster reloaded: %zu villages, %zu grids, "
 			    "%zu workers", srv->roster->nvillages,
 			    srv->roster->ngrids, srv->roster->nworkers);
+		}
+		conn_count_stored(srv, job);
+		if (job->http != NULL) {
+			http_job_done(srv->http, job);
+			wjob_free(job);
+			continue;
 		}
 		if ((c = job->conn) != NULL && !conn_job_reads(job))
 			conn_write_done(c);

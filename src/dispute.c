@@ -308,6 +308,19 @@ dispute_is_write(enum dispute_verb v)
 	return v < DISPUTE_VERB_LIST;
 }
 
+/*
+ * Tells whether a request runs on the writer: writes, and reads that
+ * return sensitive fields (the audit log records them in the same
+ * transaction); every other read runs on the reader.
+ */
+bool
+dispute_on_writer(const struct dispute_request *q)
+{
+	return dispute_is_write(q->verb) || q->verb == DISPUTE_VERB_RISK_LIST ||
+	    (q->sensitive && (q->verb == DISPUTE_VERB_SHOW ||
+	    (q->verb == DISPUTE_VERB_LIST && q->want_sensitive)));
+}
+
 /* The band a number of people falls in (100 people is a major dispute). */
 enum dispute_band
 dispute_band_of(int64_t people)

@@ -1729,6 +1729,22 @@ ledger_summary_json(const struct ledger *l, struct json *j)
 	json_close(j, '}');
 }
 
+/*
+ * The disputes found and those mediated in [a, b), inside the summary's
+ * range: the trend's per-day counts (summary_trend_json).
+ */
+void
+ledger_found_mediated(const struct ledger *l, int64_t a, int64_t b,
+    int64_t *ret_found, int64_t *ret_mediated)
+{
+	struct ledger_group	 g = { .by = LEDGER_BY_ALL };
+	struct ledger_counts	 k;
+
+	ledger_counts_of(l, &g, a, b, &k);
+	*ret_found = k.found;
+	*ret_mediated = k.mediated_in;
+}
+
 /* The number of disputes overdue at the summary's end. */
 size_t
 ledger_overdue_count(const struct ledger *l)

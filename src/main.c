@@ -128,6 +128,7 @@ main_stop(evutil_socket_t sig, short events, void *arg)
 	notify_stopping();
 	srv->shutting_down = true;
 	listener_stop(srv);
+	http_stop(srv->http);
 	conn_shutdown(srv);
 	clock_gettime(CLOCK_MONOTONIC, &main_stop_deadline);
 	main_stop_deadline.tv_sec += srv->cfg->shutdown_timeout;
@@ -333,6 +334,9 @@ main(int argc, char *argv[])
 	notify_status("starting the listeners");
 	if (listener_start(srv) != 0 || listener_admin_start(srv) != 0)
 		fatalx("cannot listen; exiting");
+	if (cfg.http && (srv->http = http_start(srv)) == NULL)
+		fatalx("cannot start the dashboard; exiting (http off in the "
+		    "configuration turns it off)");
 
 	sigterm = evsignal_new(srv->base, SIGTERM, main_stop, srv);
 	sigint = evsignal_new(srv->base, SIGINT, main_stop, srv);
@@ -354,6 +358,8 @@ main(int argc, char *argv[])
 	signal(SIGINT, SIG_IGN);
 	listener_stop(srv);
 	writer_stop(srv->writer);
+	http_free(srv->http);
+	srv->http = NULL;
 	while (!TAILQ_EMPTY(&srv->conns))
 		conn_close(TAILQ_FIRST(&srv->conns), "shutdown");
 	conn_reap(srv);

@@ -107,6 +107,16 @@ struct config {
 	char	*dispute_categories;	/* a comma list of names */
 	int	 dispute_yellow_days;	/* yellow this many days ahead */
 	int	 sensitive_roles;	/* bit (1 << role) per role */
+	/* the dashboard and its HTTP API (http.c) */
+	int	 http;			/* 1: serve it */
+	char	*http_listen;		/* address of the HTTP port */
+	int	 http_port;
+	int	 http_body_max;		/* bytes of a request body */
+	int	 http_timeout;		/* seconds to read a request */
+	int	 http_streams_max;	/* open /api/v1/events streams */
+	int	 session_ttl;		/* seconds a login lasts */
+	int	 sessions_max;		/* logins held at once */
+	int	 dashboard_roles;	/* bit (1 << role) per role */
 };
 
 /* ---- log ------------------------------------------------------------------ */
@@ -243,6 +253,7 @@ enum field_verb {
 	FIELD_DUTY_ON,
 	FIELD_DUTY_OFF,
 };
+#define FIELD_VERBS	(FIELD_DUTY_OFF + 1)
 
 /* One field-work record, checked against the roster on the loop. */
 struct field_record {
@@ -621,10 +632,31 @@ enum store_result {
 	STORE_REFUSED,		/* a rule refused it: nothing stored */
 };
 
+/* A stored check-in as a page of GET /api/v1/checkins shows it. */
+struct checkin_row {
+	int64_t		 id;
+	uint8_t		 uuid[16];
+	int64_t		 worker_id;
+	int64_t		 grid_id;
+	const char	*kind;
+	int64_t		 event_ms;
+	int64_t		 received_ms;
+	const char	*note;		/* or NULL */
+};
+
 /* ---- summary -------------------------------------------------------------- */
+
+/* What a summary answers: all of it, or one part (the HTTP API's). */
+enum summary_view {
+	SUMMARY_FULL = 0,	/* docs/SUMMARY.md */
+	SUMMARY_GAPS,		/* from, to, generated_at, gaps */
+	SUMMARY_PATROLS,	/* generated_at, patrols: those out now */
+	SUMMARY_TREND,		/* from, to, generated_at, days: per-day counts */
+};
 
 /* What a summary is asked about (docs/SUMMARY.md). */
 struct summary_params {
+	enum summary_view view;
 	int32_t		 from, to;	/* days, inclusive (calendar.c) */
 	char		 village[PINGAN_CODE_MAX + 1];	/* "" = town */
 	int64_t		 now_ms;
@@ -644,12 +676,24 @@ enum wjob_type {
 	WJOB_SUMMARY,		/* run by the reader thread */
 	WJOB_DISPUTE,		/* a ledger write, or a read to audit */
 	WJOB_LEDGER,		/* a ledger read, run by the reader thread */
+	WJOB_READ,		/* read_fn, run by the reader thread */
 };
 
 struct summary_params;
 
 struct conn;
 struct pending;
+struct http_call;
+
+struct wjob;
+
+/*
+ * A read for the reader thread (WJOB_READ): computes the job's reply from
+ * the committed data, or returns NULL with err set (and job->err, if the
+ * request was at fault).  The job's read_arg is freed with free().
+ */
+typedef char	*(*wjob_read_fn)(struct store *, struct wjob *, char *err,
+		    size_t errlen);
 
 /*
  * A job for the writer thread.  The loop allocates it, the writer fills
@@ -659,6 +703,9 @@ struct wjob {
 	enum wjob_type		 type;
 	struct conn		*conn;		/* owner; NULL once it closed */
 	struct pending		*pending;	/* the reply slot in the conn */
+	struct http_call	*http;		/* or an HTTP request's */
+	wjob_read_fn		 read_fn;	/* WJOB_READ */
+	void			*read_arg;
 	struct checkin		 checkin;
 	struct field_record	*field;
 	struct summary_params	*summary;
@@ -680,12 +727,28 @@ STAILQ_HEAD(wjob_list, wjob);
 struct writer;
 
 /* Statistics kept by the writer (read under its lock). */
+#define WRITER_BATCH_BUCKETS	12	/* 1, 2, 4, ... 1024, +Inf */
+#define WRITER_LATENCY_BUCKETS	14	/* 0.1 ms ... 10 s, +Inf */
 struct writer_stats {
 	uint64_t	 jobs;
 	uint64_t	 commits;
 	uint64_t	 failed_commits;
 	uint64_t	 max_batch;
+	/* histograms: counts per bucket (not cumulative), and sums */
+	uint64_t	 batch_buckets[WRITER_BATCH_BUCKETS];
+	uint64_t	 batch_sum;
+	uint64_t	 latency_buckets[WRITER_LATENCY_BUCKETS];
+	double		 latency_sum;	/* seconds */
+	uint64_t	 batches;
+	int64_t		 last_commit_ms;	/* wall clock, 0 before any */
+	int64_t		 busy_since_ms;		/* a batch running since, or 0 */
+	uint64_t	 reads;			/* jobs the reader finished */
+	bool		 failing;		/* the last batch failed */
+	char		 last_error[160];	/* and why */
 };
+/* The upper bounds of the buckets above (the last is +Inf). */
+extern const double writer_batch_bounds[WRITER_BATCH_BUCKETS - 1];
+extern const double writer_latency_bounds[WRITER_LATENCY_BUCKETS - 1];
 
 /* ---- admin ---------------------------------------------------------------- */
 
@@ -696,6 +759,48 @@ struct admin_request {
 	char			*body;		/* IMPORT payload, or NULL */
 	size_t			 bodylen;
 };
+
+/* ---- metrics: counters for /metrics (metrics.c) -------------------------- */
+
+#define METRICS_ROUTES_MAX	32
+#define METRICS_STATUSES	13	/* metrics_http_statuses[] */
+
+/* Counters kept by the loop (the writer keeps its own, writer_stats). */
+struct metrics {
+	uint64_t	 conns_accepted;
+	uint64_t	 stored[CHECKIN_KIND__COUNT];	/* check-ins by kind */
+	uint64_t	 stored_field[FIELD_VERBS];
+	uint64_t	 stored_disputes;		/* ledger writes */
+	uint64_t	 duplicates;
+	uint64_t	 replies_ok;
+	uint64_t	 replies_err[PROTO_ERR__COUNT];
+	uint64_t	 http[METRICS_ROUTES_MAX][METRICS_STATUSES];
+	uint64_t	 http_logins_failed;
+	uint64_t	 commit_seq;	/* batches that stored something */
+};
+
+/* What /metrics shows: the loop's counters and the gauges of the moment. */
+struct metrics_view {
+	const struct metrics	*m;
+	struct writer_stats	 ws;
+	size_t			 queued;	/* jobs waiting for the writer */
+	int			 conns;		/* terminal connections open */
+	size_t			 sessions;	/* dashboard logins */
+	int			 streams;	/* /api/v1/events open */
+	const char		*routes[METRICS_ROUTES_MAX];	/* or NULL */
+};
+
+/* ---- session: the dashboard's logins (session.c) ------------------------ */
+
+#define SESSION_ID_MAX	64	/* bytes of an id, NUL included */
+
+struct session {
+	int64_t	 worker_id;
+	int64_t	 cred_id;	/* the token logged in with; 0: password */
+	int64_t	 created_ms;
+	int64_t	 expires_ms;
+};
+struct sessions;
 
 /* ---- the daemon: server and connections (main.c, listener.c, conn.c) ---- */
 
@@ -774,6 +879,9 @@ struct server {
 	bool			 shutting_down;
 	char			*line;		/* scratch line buffer */
 	size_t			 linesize;
+	struct http		*http;		/* the dashboard, or NULL */
+	struct throttle		*throttle;	/* failed logins per address */
+	struct metrics		 metrics;
 };
 
 /* ---- json: a small strict reader ----------------------------------------- */
@@ -970,6 +1078,8 @@ const struct worker *roster_worker_by_id(const struct roster *, int64_t);
 int64_t	 roster_authenticate(const struct roster *, const struct worker *,
 	    const char *token, size_t tokenlen);
 bool	 roster_credential_active(const struct roster *, int64_t cred_id);
+int64_t	 roster_authenticate_token(const struct roster *, const char *token,
+	    size_t tokenlen, int64_t *ret_worker_id);
 int	 roster_role_parse(const char *s, enum worker_role *ret_role);
 const char *roster_role_name(enum worker_role);
 const char *roster_role_label(enum worker_role);
@@ -981,6 +1091,13 @@ bool	 roster_code_valid(const char *s);
 /* token.c */
 int	 token_generate(char *out, size_t outlen);
 void	 token_hash(const char *token, size_t len, uint8_t out[PINGAN_HASH_LEN]);
+#define PASSWORD_HASH_MAX	160	/* bytes of an encoded hash, NUL included */
+#define PASSWORD_MIN		8	/* characters of a password, at least */
+#define PASSWORD_MAX		128	/* bytes */
+int	 password_hash(const char *pw, size_t len, char *out, size_t outlen);
+int	 password_parse(const char *enc, int *ret_log2n, int *ret_r,
+	    int *ret_p, uint8_t salt[16], uint8_t key[32]);
+bool	 password_verify(const char *pw, size_t len, const char *enc);
 bool	 token_equal(const uint8_t a[PINGAN_HASH_LEN],
 	    const uint8_t b[PINGAN_HASH_LEN]);
 
@@ -1011,6 +1128,16 @@ int	 store_backup(struct store *, const char *dst, int (*cb)(void *arg,
 enum store_result store_checkin_insert(struct store *, const struct checkin *,
 	    int64_t *ret_rowid);
 int64_t	 store_checkin_count(struct store *);
+int	 store_health(struct store *);
+int	 store_password_set(struct store *, int64_t worker_id,
+	    const char *hash);
+int	 store_password_clear(struct store *, int64_t worker_id);
+int	 store_password_get(struct store *, int64_t worker_id, char *ret_hash,
+	    size_t len);
+int	 store_checkins_page(struct store *, int64_t from_ms, int64_t to_ms,
+	    int64_t after_ms, int64_t after_id, int64_t village_id,
+	    int64_t worker_id, const char *kind, int limit,
+	    int (*cb)(void *arg, const struct checkin_row *), void *arg);
 struct roster *store_roster_load(struct store *);
 int	 store_village_upsert(struct store *, const char *code,
 	    const char *name, char *ret_err, size_t errlen);
@@ -1057,10 +1184,15 @@ int	 store_summary_patrol_members(struct store *, int64_t from_ms,
 int	 store_summary_patrol_areas(struct store *, int64_t from_ms,
 	    int64_t to_ms, int (*cb)(void *arg, int64_t patrol_id,
 	    int64_t village_id, int64_t grid_id), void *arg);
+/* Points per patrol and sender in [points_from, points_to), the last's time. */
 int	 store_summary_patrol_points(struct store *, int64_t from_ms,
 	    int64_t to_ms, int64_t points_from_ms, int64_t points_to_ms,
 	    int (*cb)(void *arg, int64_t patrol_id, int64_t worker_id,
-	    int64_t n), void *arg);
+	    int64_t n, int64_t last_ms), void *arg);
+/* Check-ins per day (calendar.c's day numbers) and village in [from, to). */
+int	 store_summary_checkin_days(struct store *, int64_t from_ms,
+	    int64_t to_ms, int (*cb)(void *arg, int32_t day,
+	    int64_t village_id, int64_t n), void *arg);
 int	 store_summary_screenings(struct store *, const char *day_from,
 	    const char *day_to, int (*cb)(void *arg, const char *day,
 	    int64_t village_id, int64_t grid_id, int64_t worker_id, bool zero,
@@ -1156,6 +1288,7 @@ int	 dispute_parse(const struct proto_request *, const struct roster *,
 	    struct dispute_request *ret_request, const char **ret_detail);
 void	 dispute_request_free(struct dispute_request *);
 bool	 dispute_is_write(enum dispute_verb);
+bool	 dispute_on_writer(const struct dispute_request *);
 /* The lifecycle: next status, or -PROTO_ERR_BAD_TRANSITION with why. */
 int	 dispute_transition(enum dispute_verb, enum dispute_status from,
 	    bool with_reason, enum dispute_status to,
@@ -1212,6 +1345,8 @@ struct ledger *ledger_summary(struct store *, const struct roster *,
 	    int yellow_days);
 void	 ledger_free(struct ledger *);
 void	 ledger_summary_json(const struct ledger *, struct json *);
+void	 ledger_found_mediated(const struct ledger *, int64_t from_ms,
+	    int64_t to_ms, int64_t *ret_found, int64_t *ret_mediated);
 size_t	 ledger_overdue_count(const struct ledger *);
 /* The deadline day and the village code of the k-th overdue dispute. */
 int32_t	 ledger_overdue_day(const struct ledger *, size_t k);
@@ -1221,6 +1356,14 @@ int64_t	 ledger_overdue_reported(const struct ledger *, size_t k);
 void	 ledger_overdue_json(const struct ledger *, size_t k, struct json *);
 
 /* summary.c */
+/*
+ * Checks a summary's request (day=, from= and to=, week=, month=, year=,
+ * village=; all optional: today) against the roster and fills p with it
+ * and the config's rules.  0, or -PROTO_ERR_* with *what set.
+ */
+int	 summary_request(const struct proto_request *, const struct roster *,
+	    const struct config *, int64_t now_ms, struct summary_params *p,
+	    const char **what);
 /* Computes the summary as one line of JSON (malloc'd, no newline); NULL with ret_err set on failure. */
 char	*summary_json(struct store *, const struct summary_params *,
 	    char *ret_err, size_t errlen);
@@ -1263,6 +1406,39 @@ void	 conn_resume_queue(struct server *);
 void	 conn_shutdown(struct server *);
 void	 conn_shutdown_write(struct server *);
 bool	 conn_all_flushed(struct server *);
+
+/* metrics.c */
+extern const int metrics_http_statuses[METRICS_STATUSES];
+int	 metrics_status_index(int status);
+/* The Prometheus text exposition of v (malloc'd), or NULL. */
+char	*metrics_render(const struct metrics_view *v);
+
+/* session.c */
+struct sessions *session_table_new(size_t max);
+void	 session_table_free(struct sessions *);
+int	 session_create(struct sessions *, int64_t worker_id, int64_t cred_id,
+	    int64_t now_ms, int ttl_s, char ret_id[SESSION_ID_MAX]);
+const struct session *session_find(struct sessions *, const char *id,
+	    size_t len, int64_t now_ms);
+void	 session_delete(struct sessions *, const char *id, size_t len,
+	    int64_t now_ms);
+size_t	 session_count(const struct sessions *, int64_t now_ms);
+
+/* TEMP until the throttle and web branches merge */
+struct throttle;
+int64_t	 throttle_check(struct throttle *, const char *addr, int64_t now_ms);
+void	 throttle_fail(struct throttle *, const char *addr, int64_t now_ms);
+void	 throttle_success(struct throttle *, const char *addr);
+
+/* http.c */
+struct http *http_start(struct server *);
+void	 http_stop(struct http *);
+void	 http_free(struct http *);
+void	 http_job_done(struct http *, struct wjob *);
+int	 http_query_parse(const char *buf, size_t len, struct proto_request *,
+	    const char **what);
+const char *http_cookie_find(const char *header, const char *name,
+	    size_t *ret_len);
 
 /* demo.c */
 int	 demo_create(struct store *, FILE *out, const char *credfile);

@@ -244,6 +244,29 @@ roster_authenticate(const struct roster *roster, const struct worker *worker,
 }
 
 /* Tells whether a credential is still among the active ones. */
+/*
+ * Finds the worker of a token alone (a bearer token): compares it with
+ * every active credential, in constant time each.  Returns the credential
+ * id and sets *ret_worker_id, or 0.
+ */
+int64_t
+roster_authenticate_token(const struct roster *roster, const char *token,
+    size_t tokenlen, int64_t *ret_worker_id)
+{
+	uint8_t		 h[PINGAN_HASH_LEN];
+	int64_t		 match = 0;
+	size_t		 i;
+
+	token_hash(token, tokenlen, h);
+	for (i = 0; roster != NULL && i < roster->ncredentials; i++)
+		if (token_equal(roster->credentials[i].hash, h)) {
+			match = roster->credentials[i].id;
+			*ret_worker_id = roster->credentials[i].worker_id;
+		}
+	explicit_bzero(h, sizeof(h));
+	return match;
+}
+
 bool
 roster_credential_active(const struct roster *roster, int64_t cred_id)
 {

@@ -1548,6 +1548,70 @@ store_checkin_count(struct store *st)
 	return store_int(st, "SELECT coalesce(max(id), 0) FROM checkin");
 }
 
+/* Reads the database (health checks): 0, or -EIO with the error kept. */
+int
+store_health(struct store *st)
+{
+	return store_int(st, "SELECT count(*) FROM meta") < 0 ? -EIO : 0;
+}
+
+/*
+ * Calls cb with the check-ins whose event time lies in [from_ms, to_ms)
+ * and that come after (after_ms, after_id) in (event time, id) order, of
+ * a village, a worker and a kind (0 and NULL: any), at most limit of them,
+ * in that order: the pages of GET /api/v1/checkins.
+ */
+int
+store_checkins_page(struct store *st, int64_t from_ms, int64_t to_ms,
+    int64_t after_ms, int64_t after_id, int64_t village_id,
+    int64_t worker_id, const char *kind, int limit,
+    int (*cb)(void *, const struct checkin_row *), void *arg)
+{
+	static const char sql[] =
+	    "SELECT id, client_id, worker_id, grid_id, kind, event_ms, "
+	    "received_ms, note FROM checkin "
+	    "WHERE event_ms >= ?1 AND event_ms < ?2 "
+	    "AND (event_ms, id) > (?3, ?4) "
+	    "AND (?5 = 0 OR grid_id IN (SELECT id FROM grid "
+	    "WHERE village_id = ?5)) "
+	    "AND (?6 = 0 OR worker_id = ?6) AND (?7 IS NULL OR kind = ?7) "
+	    "ORDER BY event_ms, id LIMIT ?8";
+	struct checkin_row	 row;
+	sqlite3_stmt		*s;
+	int			 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_prepare(st, st->db, sql, false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, from_ms);
+	sqlite3_bind_int64(s, 2, to_ms);
+	sqlite3_bind_int64(s, 3, after_ms);
+	sqlite3_bind_int64(s, 4, after_id);
+	sqlite3_bind_int64(s, 5, village_id);
+	sqlite3_bind_int64(s, 6, worker_id);
+	if (kind)
+		sqlite3_bind_text(s, 7, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 8, limit);
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		row.id = sqlite3_column_int64(s, 0);
+		if (!store_column_uuid(s, 1, row.uuid))
+			memset(row.uuid, 0, sizeof(row.uuid));
+		row.worker_id = sqlite3_column_int64(s, 2);
+		row.grid_id = sqlite3_column_int64(s, 3);
+		row.kind = (const char *)sqlite3_column_text(s, 4);
+		row.event_ms = sqlite3_column_int64(s, 5);
+		row.received_ms = sqlite3_column_int64(s, 6);
+		row.note = (const char *)sqlite3_column_text(s, 7);
+		r = cb(arg, &row);
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		store_seterr(st, st->db, "check-ins page");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r < 0 ? r : 0;
+}
+
 /* Tells whether the roster is empty (a new database). */
 bool
 store_is_empty(struct store *st)
@@ -1856,6 +1920,63 @@ store_worker_set_disabled(struct store *st, const char *code, bool disabled)
 		return -ENOENT;
 	}
 	return 0;
+}
+
+/* Sets a worker's dashboard password (its encoded hash). */
+int
+store_password_set(struct store *st, int64_t worker_id, const char *hash)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, "INSERT INTO password (worker_id, "
+	    "hash, set_ms) VALUES (?1, ?2, ?3) ON CONFLICT (worker_id) DO "
+	    "UPDATE SET hash = excluded.hash, set_ms = excluded.set_ms",
+	    false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, worker_id);
+	sqlite3_bind_text(s, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, store_now_ms());
+	return store_run(st, s, "set password") != 0 ? -EIO : 0;
+}
+
+/* Removes a worker's password: 1 if it had one, 0 if not, or -EIO. */
+int
+store_password_clear(struct store *st, int64_t worker_id)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, "DELETE FROM password WHERE "
+	    "worker_id = ?1", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, worker_id);
+	if (store_run(st, s, "clear password") != 0)
+		return -EIO;
+	return sqlite3_changes(st->db) > 0;
+}
+
+/* Copies a worker's password hash: 0, -ENOENT without one, or -EIO. */
+int
+store_password_get(struct store *st, int64_t worker_id, char *ret_hash,
+    size_t len)
+{
+	sqlite3_stmt	*s;
+	int		 rc, r;
+
+	if ((s = store_prepare(st, st->db, "SELECT hash FROM password WHERE "
+	    "worker_id = ?1", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, worker_id);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		store_column_copy(s, 0, ret_hash, len);
+		r = 0;
+	} else if (rc == SQLITE_DONE)
+		r = -ENOENT;
+	else {
+		store_seterr(st, st->db, "password");
+		r = -EIO;
+	}
+	sqlite3_finalize(s);
+	return r;
 }
 
 /* Stores a new credential (the hash of a token) for a worker. */
@@ -3237,6 +3358,7 @@ enum store_summary_query {
 	STORE_SQ_SCREENINGS,
 	STORE_SQ_DUTY_BEFORE,
 	STORE_SQ_DUTY,
+	STORE_SQ_CHECKIN_DAYS,
 	STORE_SQ__COUNT,
 };
 
@@ -3269,7 +3391,8 @@ static const struct {
 	    "FROM sp CROSS JOIN patrol_area ON patrol_area.patrol_id = sp.id" },
 	[STORE_SQ_PATROL_POINTS] = { "patrol_points",
 	    STORE_SUMMARY_PATROL_IDS
-	    "SELECT patrol_point.patrol_id, patrol_point.worker_id, count(*) "
+	    "SELECT patrol_point.patrol_id, patrol_point.worker_id, count(*), "
+	    "max(patrol_point.event_ms) "
 	    "FROM sp CROSS JOIN patrol_point "
 	    "ON patrol_point.patrol_id = sp.id "
 	    "AND patrol_point.event_ms >= :from "
@@ -3287,6 +3410,9 @@ static const struct {
 	    "SELECT worker_id, coalesce(village_id, 0), action = 'on', "
 	    "event_ms FROM duty WHERE event_ms >= :from AND event_ms < :to "
 	    "ORDER BY event_ms, id" },
+	[STORE_SQ_CHECKIN_DAYS] = { "checkin_days",
+	    "SELECT day, village_id, sum(n) FROM checkin_village_day "
+	    "WHERE day >= :dfrom AND day <= :dto GROUP BY day, village_id" },
 };
 
 /* Binds the named parameters of a summary statement; -EINVAL for others. */
@@ -3484,7 +3610,7 @@ store_summary_patrol_areas(struct store *st, int64_t from_ms, int64_t to_ms,
 int
 store_summary_patrol_points(struct store *st, int64_t from_ms, int64_t to_ms,
     int64_t points_from_ms, int64_t points_to_ms,
-    int (*cb)(void *, int64_t, int64_t, int64_t), void *arg)
+    int (*cb)(void *, int64_t, int64_t, int64_t, int64_t), void *arg)
 {
 	struct store_summary_binds	 b = { .pfrom = from_ms, .pto = to_ms,
 					    .from = points_from_ms,
@@ -3496,8 +3622,26 @@ store_summary_patrol_points(struct store *st, int64_t from_ms, int64_t to_ms,
 		return -EIO;
 	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
 		r = cb(arg, sqlite3_column_int64(s, 0),
-		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2),
+		    sqlite3_column_int64(s, 3));
 	return store_summary_finish(st, STORE_SQ_PATROL_POINTS, s, rc, r);
+}
+
+/* Calls cb with the check-ins of each day and village of [from, to). */
+int
+store_summary_checkin_days(struct store *st, int64_t from_ms, int64_t to_ms,
+    int (*cb)(void *, int32_t, int64_t, int64_t), void *arg)
+{
+	struct store_summary_binds	 b = { .from = from_ms, .to = to_ms };
+	sqlite3_stmt			*s;
+	int				 rc = SQLITE_DONE, r = 0;
+
+	if ((s = store_summary_start(st, STORE_SQ_CHECKIN_DAYS, &b)) == NULL)
+		return -EIO;
+	while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+		r = cb(arg, (int32_t)sqlite3_column_int64(s, 0),
+		    sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+	return store_summary_finish(st, STORE_SQ_CHECKIN_DAYS, s, rc, r);
 }
 
 /*

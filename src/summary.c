@@ -107,6 +107,7 @@ struct sum_patrol {
 	bool		 counted;	/* ...and covers the village asked */
 	int64_t		 in_ms;		/* time inside the range */
 	int64_t		 points;
+	int64_t		 last_point;	/* its time; 0 without points */
 	size_t		*members;	/* worker indices */
 	size_t		 nmembers, capmembers;
 	size_t		*villages;	/* village indices */
@@ -178,6 +179,7 @@ struct sum {
 	size_t		 nseen, capseen;
 
 	int64_t		*post_gaps;	/* duty gaps per post */
+	int64_t		*day_checkins;	/* SUMMARY_TREND: per day */
 	struct sum_gap	*gaps;
 	size_t		 ngaps, capgaps;
 };
@@ -398,6 +400,22 @@ sum_checkin_row(void *arg, int64_t worker_id, int64_t village_id,
 	return 0;
 }
 
+/* SUMMARY_TREND: the check-ins of a day and village. */
+static int
+sum_checkin_day_row(void *arg, int32_t day, int64_t village_id, int64_t n)
+{
+	struct sum	*s = arg;
+	size_t		 vi;
+
+	if (day < s->from || day > s->to)
+		return 0;
+	vi = sum_lookup(&s->vmap, village_id);
+	if (s->fvi != SIZE_MAX && vi != s->fvi)
+		return 0;
+	s->day_checkins[day - s->from] += n;
+	return 0;
+}
+
 /* A patrol overlapping the range (or its windows): keeps it. */
 static int
 sum_patrol_row(void *arg, int64_t id, const uint8_t *uuid, const char *type,
@@ -462,7 +480,8 @@ sum_area_row(void *arg, int64_t patrol_id, int64_t village_id,
 
 /* Points of the range, per patrol and sender. */
 static int
-sum_point_row(void *arg, int64_t patrol_id, int64_t worker_id, int64_t n)
+sum_point_row(void *arg, int64_t patrol_id, int64_t worker_id, int64_t n,
+    int64_t last_ms)
 {
 	struct sum	*s = arg;
 	size_t		 pi, wi;
@@ -471,6 +490,8 @@ sum_point_row(void *arg, int64_t patrol_id, int64_t worker_id, int64_t n)
 	    !s->patrols[pi].in_range)
 		return 0;
 	s->patrols[pi].points += n;
+	if (last_ms > s->patrols[pi].last_point)
+		s->patrols[pi].last_point = last_ms;
 	if ((wi = sum_lookup(&s->wmap, worker_id)) != SIZE_MAX)
 		s->w[wi].points += n;
 	return 0;
@@ -632,13 +653,15 @@ sum_prepare(struct sum *s)
 	s->grep = calloc(s->ng * (size_t)s->ndays + 1, 1);
 	s->dcov = calloc(s->nposts * (size_t)s->ndays, 1);
 	s->post_gaps = calloc(s->nposts, sizeof(*s->post_gaps));
+	s->day_checkins = calloc((size_t)s->ndays, sizeof(*s->day_checkins));
 	s->wnames = calloc(nwin * s->nv + 1, 1);
 	s->wcov = calloc(nwin * (size_t)s->ndays * s->nv + 1, 1);
 	if (!sum_map_build(&s->vmap, s->nv, sum_village_id, r->villages) ||
 	    !sum_map_build(&s->gmap, s->ng, sum_grid_id, r->grids) ||
 	    !sum_map_build(&s->wmap, s->nw, sum_worker_id, r->workers) ||
 	    !s->v || !s->w || !s->grid_village || !s->vrep || !s->grep ||
-	    !s->dcov || !s->post_gaps || !s->wnames || !s->wcov)
+	    !s->dcov || !s->post_gaps || !s->day_checkins || !s->wnames ||
+	    !s->wcov)
 		return -ENOMEM;
 	for (i = 0; i < s->nv; i++)
 		s->v[i].in_scope = s->fvi == SIZE_MAX || s->fvi == i;
@@ -682,7 +705,9 @@ sum_read(struct sum *s)
 		if ((t = calendar_at(s->to, p->windows[k].to_min)) > pto)
 			pto = t;
 	if ((r = store_summary_checkins(s->st, s->from_ms, s->to_ms,
-	    sum_checkin_row, s)) != 0 ||
+	    sum_checkin_row, s)) != 0 || (p->view == SUMMARY_TREND &&
+	    (r = store_summary_checkin_days(s->st, s->from_ms, s->to_ms,
+	    sum_checkin_day_row, s)) != 0) ||
 	    (r = store_summary_patrols(s->st, s->from_ms, pto,
 	    sum_patrol_row, s)) != 0)
 		goto out;
@@ -1256,6 +1281,186 @@ sum_json_gaps(struct sum *s, struct json *j)
 	return 0;
 }
 
+/* Writes a patrol's members, in code order, as [{code, name}]. */
+static int
+sum_json_members(struct sum *s, struct json *j, const struct sum_patrol *pt)
+{
+	size_t	*members, k;
+
+	json_open(j, "members", '[');
+	if (pt->nmembers > 0) {
+		/* roster order is code order */
+		if ((members = calloc(pt->nmembers, sizeof(*members))) == NULL)
+			return -ENOMEM;
+		memcpy(members, pt->members, pt->nmembers * sizeof(*members));
+		qsort(members, pt->nmembers, sizeof(*members), sum_index_cmp);
+		for (k = 0; k < pt->nmembers; k++) {
+			json_open(j, NULL, '{');
+			json_string(j, "code", s->r->workers[members[k]].code);
+			json_string(j, "name", s->r->workers[members[k]].name);
+			json_close(j, '}');
+		}
+		free(members);
+	}
+	json_close(j, ']');
+	return 0;
+}
+
+/* A patrol out now, to order them by start time, then id. */
+struct sum_open {
+	int64_t	 start;
+	int64_t	 id;
+	size_t	 i;
+};
+
+static int
+sum_open_cmp(const void *a, const void *b)
+{
+	const struct sum_open *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * Writes the patrols out now (open, of the village asked) under key, the
+ * oldest first: who, which type, since when, the last point.  Empty when
+ * the range does not hold today.
+ */
+static int
+sum_json_patrols_open(struct sum *s, struct json *j, const char *key)
+{
+	char		 uuid[PINGAN_UUID_STRLEN + 1];
+	struct sum_open	*idx;
+	size_t		 n = 0, i;
+
+	if ((idx = calloc(s->npatrols + 1, sizeof(*idx))) == NULL)
+		return -ENOMEM;
+	for (i = 0; i < s->npatrols; i++)
+		if (s->patrols[i].open && s->patrols[i].counted &&
+		    s->today >= s->from && s->today <= s->to) {
+			idx[n].start = s->patrols[i].start;
+			idx[n].id = s->patrols[i].id;
+			idx[n++].i = i;
+		}
+	qsort(idx, n, sizeof(*idx), sum_open_cmp);
+	json_open(j, key, '[');
+	for (i = 0; i < n; i++) {
+		const struct sum_patrol *pt = &s->patrols[idx[i].i];
+
+		json_open(j, NULL, '{');
+		proto_uuid_format(pt->uuid, uuid);
+		json_string(j, "patrol", uuid);
+		json_string(j, "type",
+		    proto_patrol_type_name((enum patrol_type)pt->type));
+		json_string(j, "type_label",
+		    proto_patrol_type_label((enum patrol_type)pt->type));
+		json_time(j, "started", pt->start);
+		json_hours(j, "hours_open", s->now - pt->start);
+		if (sum_json_members(s, j, pt) != 0) {
+			free(idx);
+			return -ENOMEM;
+		}
+		json_int(j, "points", pt->points);
+		if (pt->last_point > 0)
+			json_time(j, "last_point", pt->last_point);
+		else
+			json_null(j, "last_point");
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	free(idx);
+	return 0;
+}
+
+/*
+ * Writes "duty_posts": each post of the scope, covered on every day due,
+ * who is on duty now, and, for one not covered today, its cutoff.
+ */
+static void
+sum_json_duty_posts(struct sum *s, struct json *j)
+{
+	size_t	 post, i;
+	bool	 today, covered;
+	int64_t	 cutoff;
+
+	today = s->today >= s->from && s->today <= s->to;
+	json_open(j, "duty_posts", '[');
+	for (post = 0; post < s->nposts; post++) {
+		if (post == 0 ? s->fvi != SIZE_MAX : !s->v[post - 1].in_scope)
+			continue;
+		json_open(j, NULL, '{');
+		json_string(j, "post", post == 0 ? "TOWN" :
+		    s->r->villages[post - 1].code);
+		json_string(j, "name", post == 0 ? "综治中心" :
+		    s->r->villages[post - 1].name);
+		covered = s->post_gaps[post] == 0;
+		json_bool(j, "covered", covered);
+		json_open(j, "on_duty", '[');
+		for (i = 0; i < s->nshifts; i++)
+			if (s->shifts[i].post == post && today) {
+				json_open(j, NULL, '{');
+				json_string(j, "code",
+				    s->r->workers[s->shifts[i].wi].code);
+				json_string(j, "name",
+				    s->r->workers[s->shifts[i].wi].name);
+				json_time(j, "since", s->shifts[i].start);
+				json_close(j, '}');
+			}
+		json_close(j, ']');
+		if (today && !s->dcov[post * (size_t)s->ndays +
+		    (size_t)(s->today - s->from)]) {
+			cutoff = calendar_at(s->today, s->p->duty_cutoff);
+			json_time(j, "cutoff", cutoff);
+			json_bool(j, "overdue", s->now >= cutoff);
+		}
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+/*
+ * Writes "days" of SUMMARY_TREND: per day of the range, the check-ins, the
+ * patrols under way and their hours that day, and the disputes found and
+ * mediated that day.
+ */
+static void
+sum_json_trend(struct sum *s, struct json *j)
+{
+	int32_t	 d;
+	int64_t	 a, b, ms, n, found, mediated, x, y;
+	size_t	 i;
+
+	json_open(j, "days", '[');
+	for (d = s->from; d <= s->to; d++) {
+		a = calendar_day_start(d);
+		b = calendar_day_start(d + 1);
+		ms = n = 0;
+		for (i = 0; i < s->npatrols; i++) {
+			const struct sum_patrol *pt = &s->patrols[i];
+
+			if (!pt->counted || !sum_overlaps(pt->start, pt->end,
+			    a, b))
+				continue;
+			n++;
+			x = pt->start > a ? pt->start : a;
+			y = pt->end < b ? pt->end : b;
+			ms += y > x ? y - x : 0;
+		}
+		ledger_found_mediated(s->ledger, a, b, &found, &mediated);
+		json_open(j, NULL, '{');
+		json_day(j, "day", d);
+		json_int(j, "checkins", s->day_checkins[d - s->from]);
+		json_int(j, "patrols", n);
+		json_hours(j, "patrol_hours", ms);
+		json_int(j, "disputes_found", found);
+		json_int(j, "disputes_mediated", mediated);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
 /* Frees everything a computation holds; the roster included. */
 static void
 sum_free(struct sum *s)
@@ -1284,6 +1489,7 @@ sum_free(struct sum *s)
 	free(s->shifts);
 	free(s->seen);
 	free(s->post_gaps);
+	free(s->day_checkins);
 	free(s->gaps);
 	ledger_free(s->ledger);
 	roster_free(s->r);
@@ -1366,19 +1572,39 @@ summary_json(struct store *st, const struct summary_params *p, char *ret_err,
 	}
 
 	json_open(&j, NULL, '{');
-	json_day(&j, "from", s.from);
-	json_day(&j, "to", s.to);
+	if (p->view != SUMMARY_PATROLS) {
+		json_day(&j, "from", s.from);
+		json_day(&j, "to", s.to);
+	}
 	/* calendar_set_timezone keeps the town's zone in TZ */
 	tz = getenv("TZ");
 	json_string(&j, "timezone", tz && *tz ? tz : NULL);
 	json_time(&j, "generated_at", s.now);
 	json_string(&j, "village", p->village[0] ? p->village : NULL);
-	sum_json_town(&s, &j);
-	sum_json_villages(&s, &j);
-	sum_json_workers(&s, &j);
-	ledger_summary_json(s.ledger, &j);
-	if (sum_json_gaps(&s, &j) != 0)
-		j.failed = true;
+	switch (p->view) {
+	case SUMMARY_FULL:
+		sum_json_town(&s, &j);
+		if (sum_json_patrols_open(&s, &j, "patrols_open") != 0)
+			j.failed = true;
+		sum_json_duty_posts(&s, &j);
+		sum_json_villages(&s, &j);
+		sum_json_workers(&s, &j);
+		ledger_summary_json(s.ledger, &j);
+		if (sum_json_gaps(&s, &j) != 0)
+			j.failed = true;
+		break;
+	case SUMMARY_GAPS:
+		if (sum_json_gaps(&s, &j) != 0)
+			j.failed = true;
+		break;
+	case SUMMARY_PATROLS:
+		if (sum_json_patrols_open(&s, &j, "patrols") != 0)
+			j.failed = true;
+		break;
+	case SUMMARY_TREND:
+		sum_json_trend(&s, &j);
+		break;
+	}
 	json_close(&j, '}');
 	if (j.failed || j.buf == NULL) {
 		snprintf(ret_err, errlen, "summary: out of memory");
@@ -1393,4 +1619,83 @@ fail:
 	sum_free(&s);
 	errno = e;
 	return NULL;
+}
+
+/*
+ * Checks a summary's request against the roster and fills p: its days
+ * (day=; from= and to=; week=, month= or year=; none: today), its village
+ * and the config's rules.  0, or -PROTO_ERR_* with *what naming the field.
+ */
+int
+summary_request(const struct proto_request *req, const struct roster *ros,
+    const struct config *cfg, int64_t now_ms, struct summary_params *p,
+    const char **what)
+{
+	static const struct {
+		const char	*key;
+		enum ledger_kind kind;
+	} periods[] = {
+		{ "week", LEDGER_WEEK },
+		{ "month", LEDGER_MONTH },
+		{ "year", LEDGER_YEAR },
+	};
+	char		 label[DISPUTE_PERIOD_MAX];
+	const char	*day, *from, *to, *village, *v;
+	int		 i, nperiods = 0;
+	size_t		 k;
+	bool		 bad;
+
+	for (i = 0; i < req->nfields; i++) {
+		const char *key = req->fields[i].key;
+
+		if (strcmp(key, "day") != 0 && strcmp(key, "from") != 0 &&
+		    strcmp(key, "to") != 0 && strcmp(key, "village") != 0 &&
+		    strcmp(key, "week") != 0 && strcmp(key, "month") != 0 &&
+		    strcmp(key, "year") != 0) {
+			*what = key;
+			return -PROTO_ERR_BAD_FIELD;
+		}
+	}
+	memset(p, 0, sizeof(*p));
+	day = proto_field(req, "day");
+	from = proto_field(req, "from");
+	to = proto_field(req, "to");
+	village = proto_field(req, "village");
+	p->now_ms = now_ms;
+	p->from = p->to = calendar_day_of(now_ms);
+	*what = "day, from and to, week, month or year";
+	bad = false;
+	for (k = 0; k < sizeof(periods) / sizeof(periods[0]); k++) {
+		if ((v = proto_field(req, periods[k].key)) == NULL)
+			continue;
+		nperiods++;
+		bad = bad || dispute_period_parse(periods[k].kind, v,
+		    calendar_day_of(now_ms), &p->from, &p->to, label) != 0;
+	}
+	if (nperiods > 1 || (nperiods == 1 && (day || from || to)))
+		bad = true;
+	else if (day) {
+		bad = from || to || calendar_day_parse(day, &p->from) != 0;
+		p->to = p->from;
+	} else if (from || to)
+		bad = !from || !to || calendar_day_parse(from, &p->from) != 0 ||
+		    calendar_day_parse(to, &p->to) != 0;
+	if (bad || p->to < p->from || p->to - p->from > 3660)
+		return -PROTO_ERR_BAD_TIME;
+	if (village) {
+		if (roster_village_by_code(ros, village) == NULL) {
+			*what = village;
+			return -PROTO_ERR_UNKNOWN_VILLAGE;
+		}
+		snprintf(p->village, sizeof(p->village), "%s", village);
+	}
+	p->screening_cutoff = cfg->screening_cutoff;
+	p->duty_cutoff = cfg->duty_cutoff;
+	p->patrol_max_hours = cfg->patrol_max_hours;
+	p->dispute_yellow_days = cfg->dispute_yellow_days;
+	p->nwindows = cfg->nwindows;
+	memcpy(p->windows, cfg->windows, sizeof(p->windows[0]) *
+	    (size_t)cfg->nwindows);
+	*what = NULL;
+	return 0;
 }

@@ -31,6 +31,15 @@
 
 #include "pingan.h"
 
+/* Upper bounds of the histograms' buckets (writer_stats; /metrics). */
+const double writer_batch_bounds[WRITER_BATCH_BUCKETS - 1] = {
+	1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024,
+};
+const double writer_latency_bounds[WRITER_LATENCY_BUCKETS - 1] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+	0.1, 0.25, 1, 10,
+};
+
 struct writer {
 	struct store		*store;
 	pthread_t		 thread;
@@ -75,6 +84,7 @@ wjob_free(struct wjob *job)
 		free(job->field);
 	}
 	free(job->summary);
+	free(job->read_arg);
 	if (job->dispute) {
 		dispute_request_free(job->dispute);
 		free(job->dispute);
@@ -126,13 +136,40 @@ writer_dispute(struct writer *w, struct wjob *job)
  * transaction back by itself (I/O error, full disk), every check-in of the
  * batch fails: none of them was committed.
  */
+/* The bucket of v among bounds (n of them): n for +Inf. */
+static size_t
+writer_bucket(const double *bounds, size_t n, double v)
+{
+	size_t	 i;
+
+	for (i = 0; i < n && v > bounds[i]; i++)
+		;
+	return i;
+}
+
+/* Milliseconds of a clock. */
+static int64_t
+writer_clock_ms(clockid_t clock)
+{
+	struct timespec	 ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 {
 	struct wjob	*job;
+	struct timespec	 t0, t1;
+	double		 secs;
 	size_t		 n = 0;
 	bool		 ok;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&w->lock);
+	w->stats.busy_since_ms = writer_clock_ms(CLOCK_MONOTONIC);
+	pthread_mutex_unlock(&w->lock);
 	ok = store_begin(w->store) == 0;
 	if (!ok)
 		log_err("writer: %s", store_errmsg(w->store));
@@ -164,6 +201,9 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	if (n == 0) {
 		if (ok)
 			(void)store_rollback(w->store);
+		pthread_mutex_lock(&w->lock);
+		w->stats.busy_since_ms = 0;
+		pthread_mutex_unlock(&w->lock);
 		return;
 	}
 	if (ok && store_commit(w->store) != 0) {
@@ -177,11 +217,28 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 			if (writer_in_batch(job))
 				job->result = STORE_FAILED;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	pthread_mutex_lock(&w->lock);
 	w->stats.commits += ok;
 	w->stats.failed_commits += !ok;
 	if (n > w->stats.max_batch)
 		w->stats.max_batch = n;
+	w->stats.batches++;
+	w->stats.batch_sum += n;
+	w->stats.batch_buckets[writer_bucket(writer_batch_bounds,
+	    WRITER_BATCH_BUCKETS - 1, (double)n)]++;
+	w->stats.latency_sum += secs;
+	w->stats.latency_buckets[writer_bucket(writer_latency_bounds,
+	    WRITER_LATENCY_BUCKETS - 1, secs)]++;
+	if (ok)
+		w->stats.last_commit_ms = writer_clock_ms(CLOCK_REALTIME);
+	else
+		snprintf(w->stats.last_error, sizeof(w->stats.last_error),
+		    "%s", store_errmsg(w->store));
+	w->stats.failing = !ok;
+	w->stats.busy_since_ms = 0;
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -314,12 +371,23 @@ writer_reader(void *arg)
 		err[0] = '\0';
 		if (job->type == WJOB_LEDGER) {
 			writer_ledger(w, job);
+		} else if (job->type == WJOB_READ) {
+			if ((job->reply = job->read_fn(w->rstore, job,
+			    err, sizeof(err))) != NULL)
+				job->result = STORE_STORED;
+			else if (job->err != PROTO_OK)
+				job->result = STORE_REFUSED;	/* the asker's */
+			else {
+				log_err("reader: %s", err);
+				job->result = STORE_FAILED;
+			}
 		} else if ((job->reply = summary_json(w->rstore, job->summary,
 		    err, sizeof(err))) == NULL) {
 			log_err("reader: summary: %s", err);
 			job->result = STORE_FAILED;
 		}
 		pthread_mutex_lock(&w->lock);
+		w->stats.reads++;
 		STAILQ_INSERT_TAIL(&w->done, job, entry);
 		event_active(w->done_ev, EV_READ, 0);
 	}

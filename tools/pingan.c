@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -267,6 +268,7 @@ struct admin_column {
 
 #define ADMIN_F_TOKEN	0x1	/* the reply carries a new token */
 #define ADMIN_F_IMPORT	0x2	/* positional what and FILE, body follows */
+#define ADMIN_F_PASSWORD 0x4	/* reads a password, sends its hash */
 
 /* One `pingan admin` subcommand. */
 struct admin_sub {
@@ -922,6 +924,22 @@ static const struct admin_sub admin_subs[] = {
 		    "worker" },
 		{ OPT_ID, "N", "令牌编号, 不给则全部吊销 (token id; without it, "
 		    "all of the worker's)", false, "id" },
+		OPT_END },
+	  NULL, 0 },
+	{ "password-set", "--worker CODE",
+	  "设置工作台登录密码, 从标准输入读取 (set a worker's dashboard "
+	  "password, read from standard input; only its scrypt hash is "
+	  "sent)",
+	  (const struct optuse[]){
+		{ OPT_WORKER, "CODE", "人员编号 (worker code)", true,
+		    "worker" },
+		OPT_END },
+	  NULL, ADMIN_F_PASSWORD },
+	{ "password-clear", "--worker CODE",
+	  "删除工作台登录密码 (remove a worker's dashboard password)",
+	  (const struct optuse[]){
+		{ OPT_WORKER, "CODE", "人员编号 (worker code)", true,
+		    "worker" },
 		OPT_END },
 	  NULL, 0 },
 	{ "import", "villages|grids|workers FILE",
@@ -6744,6 +6762,88 @@ admin_read_reply(struct client *c, bool raw, char ***ret_lines,
 }
 
 /* Runs one admin subcommand over the admin socket. */
+/*
+ * Reads one line of a password from standard input, without echo when it
+ * is a terminal; 0, or the exit status with the error printed.
+ */
+static int
+admin_password_read(const char *cmd, const char *prompt, char *buf,
+    size_t size)
+{
+	struct termios	 old, quiet;
+	bool		 tty = isatty(STDIN_FILENO);
+	size_t		 n;
+	char		*r;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		fflush(stderr);
+		if (tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+		} else
+			tty = false;
+	}
+	r = fgets(buf, (int)size, stdin);
+	if (tty) {
+		(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (r == NULL)
+		return usage_error(cmd, "没有读到密码 (no password on standard "
+		    "input)");
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && !feof(stdin))
+		return usage_error(cmd, "密码过长 (password longer than %d "
+		    "bytes)", PASSWORD_MAX);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+/* PASSWORD-SET: reads the password, appends " hash=<its scrypt hash>". */
+static int
+admin_password_field(const char *cmd, struct strbuf *req)
+{
+	char	 pw[PASSWORD_MAX + 2], again[PASSWORD_MAX + 2];
+	char	 hash[PASSWORD_HASH_MAX];
+	size_t	 i, chars = 0;
+	int	 rv;
+
+	if ((rv = admin_password_read(cmd, "新密码 (new password): ", pw,
+	    sizeof(pw))) != 0)
+		return rv;
+	for (i = 0; pw[i]; i++)
+		chars += ((unsigned char)pw[i] & 0xc0) != 0x80;
+	if (chars < PASSWORD_MIN || !proto_utf8_valid(pw, strlen(pw))) {
+		explicit_bzero(pw, sizeof(pw));
+		return usage_error(cmd, "密码至少%d个字符 (a password has at "
+		    "least %d characters of UTF-8)", PASSWORD_MIN,
+		    PASSWORD_MIN);
+	}
+	if (isatty(STDIN_FILENO)) {
+		if ((rv = admin_password_read(cmd, "再输入一次 (again): ",
+		    again, sizeof(again))) != 0 || strcmp(pw, again) != 0) {
+			explicit_bzero(pw, sizeof(pw));
+			explicit_bzero(again, sizeof(again));
+			return rv ? rv : usage_error(cmd, "两次输入不一致 "
+			    "(the passwords differ)");
+		}
+		explicit_bzero(again, sizeof(again));
+	}
+	rv = password_hash(pw, strlen(pw), hash, sizeof(hash));
+	explicit_bzero(pw, sizeof(pw));
+	if (rv != 0) {
+		fprintf(stderr, "pingan: %s: 无法计算密码散列 (cannot hash the "
+		    "password): %s\n", cmd, strerror(-rv));
+		return EXIT_LOCAL;
+	}
+	sb_adds(req, " hash=");
+	sb_adds(req, hash);
+	return 0;
+}
+
 static int
 admin_run(struct cli *cli, const struct admin_sub *sub, const char *cmd,
     int argc, char **argv)
@@ -6774,6 +6874,11 @@ admin_run(struct cli *cli, const struct admin_sub *sub, const char *cmd,
 		return usage_error(cmd, "多余的参数 '%s' (unexpected argument)",
 		    sanitize(argv[optind], sbuf, sizeof(sbuf)));
 	if ((rv = admin_build(cli, sub, cmd, &req)) != 0) {
+		sb_free(&req);
+		return rv;
+	}
+	if ((sub->flags & ADMIN_F_PASSWORD) &&
+	    (rv = admin_password_field(cmd, &req)) != 0) {
 		sb_free(&req);
 		return rv;
 	}

@@ -344,6 +344,7 @@ class Daemon:
         self.config = {
             "listen": "127.0.0.1",
             "port": "0",
+            "http_port": "0",
             "database": self.db_path,
             "admin_socket": self.sock_path,
             "auth_delay_ms": "100",
@@ -353,6 +354,7 @@ class Daemon:
         self.write_config()
         self.proc = None
         self.port = None
+        self.http_port = None
         self.lines = []		# stderr and stdout of every run, in order
         self.lock = threading.Lock()
         self.creds = {}
@@ -423,6 +425,9 @@ class Daemon:
                 m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
                 if m:
                     port = int(m.group(1))
+                m = re.search(r"dashboard at http://127\.0\.0\.1:(\d+)/", line)
+                if m:
+                    self.http_port = int(m.group(1))
                 if re.search(r"\bready\b", line):
                     ready = True
             return port, ready
