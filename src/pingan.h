@@ -982,6 +982,24 @@ struct spool {
 	size_t			 restlen;
 };
 
+/* ---- web: the dashboard's files, built in ---- */
+
+/*
+ * One file of the dashboard (src/web/), turned into C at build time by
+ * src/embed.py --assets: no file on disk is ever read to serve the page.
+ */
+struct web_asset {
+	const char		*path;	/* "/app.js": "/" + the file's name */
+	const char		*type;	/* Content-Type; text has its charset */
+	const unsigned char	*data;	/* len bytes, then a NUL */
+	size_t			 len;
+	const char		*etag;	/* strong, quoted: "\"<32 hex>\"" */
+};
+
+/* The table embed.py writes (web_assets.c), in the order meson gives. */
+extern const struct web_asset web_assets[];
+extern const size_t web_nassets;
+
 /* ---- prototypes ---------------------------------------------------------- */
 
 /* log.c */
@@ -1490,5 +1508,9 @@ int	 spool_append(const char *dir, const char *name, const char *text,
 	    size_t len);
 int	 spool_rewrite(const char *dir, const char *name, const struct spool *,
 	    const bool *keep);
+
+/* web.c */
+/* The asset served at path ("/" is index.html; no query), or NULL. */
+const struct web_asset *web_asset_find(const char *path);
 
 #endif /* PINGAN_H */
