@@ -1,4 +1,4 @@
--- Schema version 6: dashboard passwords.  A supervisor may log in to the
+-- Schema version 7: dashboard passwords.  A supervisor may log in to the
 -- dashboard with a password the admin set (`pingan admin password-set`)
 -- instead of a terminal token.  Only its scrypt hash is kept
 -- (token.c: "scrypt$<log2 N>$<r>$<p>$<salt hex>$<key hex>"); the client
