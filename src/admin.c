@@ -7,10 +7,15 @@
  * the writer thread: it wraps each change in one transaction, builds the
  * whole reply (data lines, then one OK or ERR line) and, after a change,
  * loads the new roster snapshot for the loop to swap in.
+ *
+ * REPORT-SENSITIVE is the one read here: it returns the sensitive fields
+ * of a report's internal edition to pingan-report, so it adds every record
+ * it returns to the audit log, and only the writer may write.
  */
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -97,6 +102,7 @@ static void	admin_token_revoke(struct admin_ctx *);
 static void	admin_password_set(struct admin_ctx *);
 static void	admin_password_clear(struct admin_ctx *);
 static void	admin_import(struct admin_ctx *);
+static void	admin_report_sensitive(struct admin_ctx *);
 
 static const struct admin_verb admin_verbs[] = {
 	{ "village-add", admin_village_add, { "code", "name" }, { NULL } },
@@ -115,7 +121,13 @@ static const struct admin_verb admin_verbs[] = {
 	{ "password-set", admin_password_set, { "worker", "hash" }, { NULL } },
 	{ "password-clear", admin_password_clear, { "worker" }, { NULL } },
 	{ "import", admin_import, { "what", "bytes" }, { NULL } },
+	{ "report-sensitive", admin_report_sensitive, { "kind", "period" },
+	    { NULL } },
 };
+
+/* The kinds of report REPORT-SENSITIVE knows; a day is not a ledger kind. */
+static const char *const admin_report_kinds[] = { "day", "week", "month",
+    "year" };
 
 /* ---- parsing (on the loop) ----------------------------------------------- */
 
@@ -215,7 +227,47 @@ admin_field_check(const char *key, const char *val)
 		explicit_bzero(k, sizeof(k));
 		return r;
 	}
+	if (strcmp(key, "kind") == 0) {
+		for (n = 0; n < 4; n++)
+			if (strcmp(val, admin_report_kinds[n]) == 0)
+				return 0;
+		return -EINVAL;
+	}
+	if (strcmp(key, "period") == 0)
+		return len > 0 && len < DISPUTE_PERIOD_MAX ? 0 : -EINVAL;
 	return -EINVAL;
+}
+
+/*
+ * The days [from, to] and the canonical label of REPORT-SENSITIVE's
+ * kind= and period= (a day, "YYYY-Www", "YYYY-MM", "YYYY").
+ */
+static int
+admin_report_period(const struct admin_request *a, int32_t *ret_from,
+    int32_t *ret_to, char ret_label[DISPUTE_PERIOD_MAX])
+{
+	static const enum ledger_kind lk[] = { LEDGER_WEEK, LEDGER_WEEK,
+	    LEDGER_MONTH, LEDGER_YEAR };
+	const char	*kind = proto_field(&a->req, "kind");
+	const char	*period = proto_field(&a->req, "period");
+	int32_t		 day;
+	int		 k;
+
+	if (kind == NULL || period == NULL)
+		return -EINVAL;
+	for (k = 0; k < 4 && strcmp(kind, admin_report_kinds[k]) != 0; k++)
+		;
+	if (k == 4)
+		return -EINVAL;
+	if (k == 0) {
+		if (calendar_day_parse(period, &day) != 0)
+			return -EINVAL;
+		*ret_from = *ret_to = day;
+		calendar_day_format(day, ret_label);
+		return 0;
+	}
+	return dispute_period_parse(lk[k], period, 0, ret_from, ret_to,
+	    ret_label);
 }
 
 /* Checks the fields of a request against its verb; returns a proto_err. */
@@ -245,13 +297,19 @@ admin_fields_check(const struct admin_verb *v, const struct proto_request *req)
 	return PROTO_OK;
 }
 
-/* Parses an admin request line; body (for IMPORT) is attached later. */
+/*
+ * Parses an admin request line from peer under cfg; body (for IMPORT) is
+ * attached later.
+ */
 struct admin_request *
-admin_parse(const char *line, size_t len, enum proto_err *ret_err)
+admin_parse(const char *line, size_t len, const char *peer,
+    const struct config *cfg, enum proto_err *ret_err)
 {
 	struct admin_request	*a;
 	const struct admin_verb	*v;
 	enum proto_err		 err;
+	char			 label[DISPUTE_PERIOD_MAX];
+	int32_t			 from, to;
 	size_t			 i, n;
 	int			 r;
 
@@ -283,6 +341,14 @@ admin_parse(const char *line, size_t len, enum proto_err *ret_err)
 	}
 	if ((err = admin_fields_check(v, &a->req)) != PROTO_OK)
 		goto fail;
+	if (v->exec == admin_report_sensitive &&
+	    admin_report_period(a, &from, &to, label) != 0) {
+		err = PROTO_ERR_BAD_FIELD;
+		goto fail;
+	}
+	snprintf(a->peer, sizeof(a->peer), "%s", peer ? peer : "");
+	a->internal_allowed = cfg != NULL &&
+	    cfg->report_edition == CONFIG_EDITION_INTERNAL;
 	return a;
 
 fail:
@@ -1029,6 +1095,62 @@ admin_token_revoke(struct admin_ctx *ctx)
 		return;
 	log_info("admin: %d token(s) of worker %s revoked", r, w.code);
 	admin_ok(ctx, "revoked=%d worker=%s", r, w.code);
+}
+
+/* ---- REPORT-SENSITIVE ---------------------------------------------------- */
+
+/*
+ * REPORT-SENSITIVE kind= period=: the sensitive fields of a report's
+ * internal edition, "OK <JSON>" on one line (docs/OPERATIONS.md).  Only
+ * when report_edition is internal.  The records returned go to the audit
+ * log, as read by the peer, in the same transaction: the reply leaves only
+ * once they are committed.
+ */
+static void
+admin_report_sensitive(struct admin_ctx *ctx)
+{
+	struct ledger_sensitive	 q;
+	struct timespec		 ts;
+	char			 label[DISPUTE_PERIOD_MAX], err[256];
+	char			*json;
+	size_t			 n = 0;
+
+	if (!ctx->a->internal_allowed) {
+		admin_err(ctx, proto_err_code(PROTO_ERR_FORBIDDEN), "配置未开启"
+		    "内部版报表 (report_edition is not internal in the "
+		    "configuration)");
+		return;
+	}
+	memset(&q, 0, sizeof(q));
+	if (admin_report_period(ctx->a, &q.from, &q.to, label) != 0)
+		return;		/* checked by admin_parse */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	q.kind = proto_field(&ctx->a->req, "kind");
+	q.period = label;
+	q.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	q.peer = ctx->a->peer;
+	if (admin_begin(ctx) != 0)
+		return;
+	if ((json = ledger_sensitive(ctx->store, &q, &n, err,
+	    sizeof(err))) == NULL) {
+		log_warn("admin %s %s %s: %s", ctx->a->verb, q.kind, label,
+		    err);
+		store_rollback(ctx->store);
+		admin_err(ctx, proto_err_code(PROTO_ERR_STORAGE), "%s",
+		    proto_err_message(PROTO_ERR_STORAGE));
+		return;
+	}
+	if (store_commit(ctx->store) != 0) {
+		free(json);
+		admin_fail(ctx, "commit");
+		return;
+	}
+	log_info("admin: internal edition of %s %s for %s: %zu sensitive "
+	    "records, audited", q.kind, label, q.peer, n);
+	admin_reply_add(&ctx->r, "OK ", 3);
+	admin_reply_add(&ctx->r, json, strlen(json));
+	admin_reply_add(&ctx->r, "\n", 1);
+	free(json);
 }
 
 /* ---- IMPORT -------------------------------------------------------------- */

@@ -83,6 +83,12 @@ static const struct config_name config_log_targets[] = {
 	{ NULL, 0 }
 };
 
+static const struct config_name config_editions[] = {
+	{ "public", CONFIG_EDITION_PUBLIC },
+	{ "internal", CONFIG_EDITION_INTERNAL },
+	{ NULL, 0 }
+};
+
 static const struct config_name config_log_names[] = {
 	{ "error", LOG_LEVEL_ERR },
 	{ "warn", LOG_LEVEL_WARN },
@@ -151,6 +157,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY_STRING(reports_dir, "var/reports", true),
 	CONFIG_KEY_STRING(backups_dir, "var/backups", true),
 	CONFIG_KEY_INT(backups_keep, 7, 1, 1000, true),
+	CONFIG_KEY_ENUM(report_edition, CONFIG_EDITION_PUBLIC, config_editions,
+	    true),
 
 	/* limits */
 	CONFIG_KEY_INT(line_max, 4096, 256, 1048576, true),

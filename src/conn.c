@@ -46,7 +46,8 @@ static const char conn_help[] =
 static const char conn_admin_help[] =
     "OK 管理命令 (admin commands): VILLAGE-ADD VILLAGE-LIST GRID-ADD "
     "GRID-LIST WORKER-ADD WORKER-LIST WORKER-DISABLE WORKER-ENABLE "
-    "TOKEN-ISSUE TOKEN-LIST TOKEN-REVOKE IMPORT PING HELP QUIT; "
+    "TOKEN-ISSUE TOKEN-LIST TOKEN-REVOKE IMPORT REPORT-SENSITIVE PING HELP "
+    "QUIT; "
     "see docs/PROTOCOL.md";
 
 /* Returns the wall clock in Unix milliseconds. */
@@ -668,7 +669,7 @@ conn_admin_line(struct conn *c, const char *line, size_t len)
 		conn_reply_err(c, PROTO_ERR_SHUTTING_DOWN, NULL);
 		return;
 	}
-	if ((areq = admin_parse(line, len, &e)) == NULL) {
+	if ((areq = admin_parse(line, len, c->peer, c->srv->cfg, &e)) == NULL) {
 		conn_reply_err(c, e, NULL);
 		/*
 		 * A refused IMPORT's body follows anyway and would be read as

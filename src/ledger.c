@@ -2,7 +2,8 @@
  * ledger.c: the dispute ledger's outputs (docs/DISPUTES.md), as JSON: the
  * lists and the record of a dispute, the petition-risk register, the audit
  * log, the reports of a week, a month, a mediator's month and a year, and
- * the disputes block of the daily summary.
+ * the disputes block of the daily summary, and the sensitive fields of a
+ * report's internal edition (for pingan-report, over the admin socket).
  *
  * It reads through the store_dispute_* queries, either on a reader inside
  * one read transaction (one snapshot) or on the writer inside its
@@ -523,6 +524,17 @@ ledger_json_dispute(const struct ledger *l, struct json *j,
 	json_time(j, "updated_at", c->updated_ms);
 }
 
+/* Writes the head of a case: its id, village, category and summary. */
+static void
+ledger_json_case_head(const struct ledger *l, struct json *j,
+    const struct ledger_case *c)
+{
+	json_uuid(j, "id", c->uuid);
+	ledger_json_village(l, j, c->village_id);
+	json_string(j, "category", c->category);
+	json_string(j, "summary", c->summary);
+}
+
 /* Writes a case as of the ledger's as_of (reports, the summary). */
 static void
 ledger_json_case(const struct ledger *l, struct json *j,
@@ -531,10 +543,7 @@ ledger_json_case(const struct ledger *l, struct json *j,
 	int32_t	 day = calendar_day_of(l->as_of);
 
 	json_open(j, NULL, '{');
-	json_uuid(j, "id", c->uuid);
-	ledger_json_village(l, j, c->village_id);
-	json_string(j, "category", c->category);
-	json_string(j, "summary", c->summary);
+	ledger_json_case_head(l, j, c);
 	json_bool(j, "major", dispute_major(c->band, c->group_petition));
 	json_string(j, "level", dispute_level_name(c->at_level));
 	ledger_json_assigned(l, j, c, l->as_of, false);
@@ -640,6 +649,19 @@ struct ledger_read {
 	enum proto_err			 err;
 	const char			*detail;
 };
+
+/* Frees what a read loaded: its cases, roster, audit notes and ids. */
+static void
+ledger_read_clear(struct ledger_read *rd)
+{
+	ledger_cases_free(&rd->l);
+	roster_free(rd->l.own_roster);
+	rd->l.own_roster = NULL;
+	free(rd->audit);
+	rd->audit = NULL;
+	free(rd->assigned);
+	rd->assigned = NULL;
+}
 
 /* Notes a record returned with its sensitive fields, for the audit log. */
 static int
@@ -830,6 +852,27 @@ ledger_show(struct ledger_read *rd, struct json *j)
 	return 0;
 }
 
+/*
+ * Writes the members of an entry of the register up to "added_at", with
+ * status as given (now, or at the end of a report's period).
+ */
+static void
+ledger_json_risk(const struct ledger *l, struct json *j,
+    const struct risk_row *k, enum risk_status status)
+{
+	json_uuid(j, "id", k->uuid);
+	json_string(j, "person", k->person);
+	json_string(j, "reason", k->reason);
+	ledger_json_worker(l, j, "cadre", k->cadre_id);
+	ledger_json_village(l, j, k->village_id);
+	json_string(j, "status", risk_status_name(status));
+	if (k->has_dispute)
+		json_uuid(j, "dispute", k->dispute);
+	else
+		json_null(j, "dispute");
+	json_time(j, "added_at", k->event_ms);
+}
+
 /* The state of RISK-LIST while the register is read. */
 struct ledger_risks {
 	struct ledger_read	*rd;
@@ -858,17 +901,7 @@ ledger_risk_entry(void *arg, const struct risk_row *k)
 		return 0;
 	lr->count++;
 	json_open(j, NULL, '{');
-	json_uuid(j, "id", k->uuid);
-	json_string(j, "person", k->person);
-	json_string(j, "reason", k->reason);
-	ledger_json_worker(&rd->l, j, "cadre", k->cadre_id);
-	ledger_json_village(&rd->l, j, k->village_id);
-	json_string(j, "status", risk_status_name(k->status));
-	if (k->has_dispute)
-		json_uuid(j, "dispute", k->dispute);
-	else
-		json_null(j, "dispute");
-	json_time(j, "added_at", k->event_ms);
+	ledger_json_risk(&rd->l, j, k, k->status);
 	ledger_json_worker(&rd->l, j, "added_by", k->worker_id);
 	json_time(j, "updated_at", k->updated_ms);
 	json_close(j, '}');
@@ -923,7 +956,7 @@ struct ledger_audits {
 static int
 ledger_audit_entry(void *arg, int64_t at_ms, int64_t worker_id,
     const char *request, const char *record, const uint8_t *uuid,
-    const char *peer)
+    const char *peer, const char *detail)
 {
 	struct ledger_audits	*la = arg;
 	struct json		*j = la->j;
@@ -936,6 +969,7 @@ ledger_audit_entry(void *arg, int64_t at_ms, int64_t worker_id,
 	json_string(j, "record", record);
 	json_uuid(j, "id", uuid);
 	json_string(j, "peer", peer);
+	json_string(j, "detail", detail);
 	json_close(j, '}');
 	return 0;
 }
@@ -1437,10 +1471,7 @@ ledger_mediators(struct ledger *l, struct json *j, int64_t a, int64_t b)
 			if ((t = ledger_mediated_by(c, w->id, a, e)) < 0)
 				continue;
 			json_open(j, NULL, '{');
-			json_uuid(j, "id", c->uuid);
-			ledger_json_village(l, j, c->village_id);
-			json_string(j, "category", c->category);
-			json_string(j, "summary", c->summary);
+			ledger_json_case_head(l, j, c);
 			json_time(j, "mediated_at", t);
 			json_close(j, '}');
 		}
@@ -1647,12 +1678,222 @@ done:
 		    "out of memory" : store_errmsg(st));
 	} else if (r > 0 && rd.detail)
 		snprintf(ret_detail, detaillen, "%s", rd.detail);
-	ledger_cases_free(&rd.l);
-	roster_free(rd.l.own_roster);
-	free(rd.audit);
-	free(rd.assigned);
+	ledger_read_clear(&rd);
 	if (r != 0) {
 		*ret_err = rd.err;
+		free(j.buf);
+		return NULL;
+	}
+	return j.buf;
+}
+
+/* ---- a report's internal edition ---------------------------------------- */
+
+/* One entry of the register kept by REPORT-SENSITIVE, its status at e. */
+struct ledger_kept_risk {
+	int64_t			 id;
+	enum risk_status	 status;
+};
+
+/* The register as it stood at the end e of a period [a, e). */
+struct ledger_period_risks {
+	int64_t			 a, e;
+	int64_t			 risk_id;	/* the entry being read */
+	enum risk_status	 status;	/* its status so far */
+	bool			 changed;	/* a change in [a, e) */
+	struct ledger_kept_risk	*kept;		/* in risk id order */
+	size_t			 nkept, capkept;
+	struct json		*j;
+	struct ledger_read	*rd;
+};
+
+/* Keeps the entry read so far if it was in watch at e or changed in [a, e). */
+static int
+ledger_period_risk_close(struct ledger_period_risks *p)
+{
+	if (p->risk_id == 0 || (p->status != RISK_WATCH && !p->changed))
+		return 0;
+	if (!ledger_grow(&p->kept, &p->capkept, p->nkept, sizeof(*p->kept)))
+		return -ENOMEM;
+	p->kept[p->nkept].id = p->risk_id;
+	p->kept[p->nkept].status = p->status;
+	p->nkept++;
+	return 0;
+}
+
+/* store callback: one change of the register before e, in order per entry. */
+static int
+ledger_period_risk_row(void *arg, int64_t risk_id, int64_t event_ms,
+    enum risk_status status, bool added)
+{
+	struct ledger_period_risks	*p = arg;
+	int				 r;
+
+	(void)added;
+	if (risk_id != p->risk_id) {
+		if ((r = ledger_period_risk_close(p)) != 0)
+			return r;
+		p->risk_id = risk_id;
+		p->changed = false;
+	}
+	p->status = status;
+	p->changed = p->changed || event_ms >= p->a;
+	return 0;
+}
+
+/* bsearch: a kept entry by its id. */
+static int
+ledger_kept_cmp(const void *key, const void *elem)
+{
+	int64_t	 id = *(const int64_t *)key;
+	int64_t	 other = ((const struct ledger_kept_risk *)elem)->id;
+
+	return id < other ? -1 : id > other;
+}
+
+/* store callback: an entry of the register, written if it was kept. */
+static int
+ledger_period_risk_entry(void *arg, const struct risk_row *k)
+{
+	struct ledger_period_risks	*p = arg;
+	const struct ledger_kept_risk	*kept;
+	struct json			*j = p->j;
+
+	if ((kept = bsearch(&k->id, p->kept, p->nkept, sizeof(*p->kept),
+	    ledger_kept_cmp)) == NULL)
+		return 0;
+	json_open(j, NULL, '{');
+	ledger_json_risk(&p->rd->l, j, k, kept->status);
+	json_close(j, '}');
+	return ledger_audit_note(p->rd, "risk", k->uuid);
+}
+
+/* Tells whether a case changed state in [a, e). */
+static bool
+ledger_changed_in(const struct ledger_case *c, int64_t a, int64_t e)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->nchanges; i++)
+		if (c->changes[i].event_ms >= a && c->changes[i].event_ms < e)
+			return true;
+	return false;
+}
+
+/*
+ * Writes the disputes of [a, e) that carry parties or contacts: reported
+ * in it, open at its end or changed in it (those a report of the period
+ * may list), their states at e.
+ */
+static int
+ledger_sensitive_disputes(struct ledger_read *rd, struct json *j, int64_t a,
+    int64_t e)
+{
+	struct ledger		*l = &rd->l;
+	const struct ledger_case *c;
+	size_t			 i;
+	int			 r;
+
+	if ((r = store_dispute_period(l->st, a, e, 0, ledger_case_add,
+	    l)) != 0 || (r = ledger_details(l, true)) != 0)
+		return r;
+	ledger_as_of(l, e);
+	json_open(j, "disputes", '[');
+	for (i = 0; i < l->n; i++) {
+		c = &l->cases[i];
+		if ((c->parties == NULL || *c->parties == '\0') &&
+		    (c->contacts == NULL || *c->contacts == '\0'))
+			continue;
+		if (c->reported_ms >= e || !((c->reported_ms >= a) ||
+		    ledger_open_at(c, e) || ledger_changed_in(c, a, e)))
+			continue;
+		json_open(j, NULL, '{');
+		ledger_json_case_head(l, j, c);
+		json_string(j, "status", dispute_status_name(c->at_status));
+		json_string(j, "parties", c->parties);
+		json_string(j, "contacts", c->contacts);
+		json_time(j, "reported_at", c->reported_ms);
+		json_close(j, '}');
+		if ((r = ledger_audit_note(rd, "dispute", c->uuid)) != 0)
+			return r;
+	}
+	json_close(j, ']');
+	return 0;
+}
+
+/*
+ * REPORT-SENSITIVE: the parties and contacts of the period's disputes and
+ * the register as it stood at the period's end (the entries in watch then,
+ * and those that changed in the period), states taken at the end, or now
+ * for a period not over yet, so that a finished period gives the same
+ * answer every time.  Runs on the writer, inside the admin's transaction;
+ * each record returned is one audit row, as read by the peer.
+ */
+char *
+ledger_sensitive(struct store *st, const struct ledger_sensitive *q,
+    size_t *ret_records, char *ret_err, size_t errlen)
+{
+	struct ledger_read		 rd;
+	struct ledger_period_risks	 p;
+	struct json			 j;
+	char				 detail[64];
+	int64_t				 a, e;
+	size_t				 i;
+	int				 r;
+
+	memset(&rd, 0, sizeof(rd));
+	memset(&p, 0, sizeof(p));
+	memset(&j, 0, sizeof(j));
+	rd.on_writer = true;
+	rd.l.st = st;
+	rd.l.now = q->now_ms;
+	a = calendar_day_start(q->from);
+	e = ledger_end(&rd.l, calendar_day_start(q->to + 1));
+	if ((rd.l.own_roster = store_roster_load(st)) == NULL) {
+		r = -EIO;
+		goto done;
+	}
+	rd.l.r = rd.l.own_roster;
+	json_open(&j, NULL, '{');
+	json_string(&j, "edition", "internal");
+	json_string(&j, "kind", q->kind);
+	json_string(&j, "period", q->period);
+	json_day(&j, "from", q->from);
+	json_day(&j, "to", q->to);
+	json_time(&j, "as_of", e);
+	if ((r = ledger_sensitive_disputes(&rd, &j, a, e)) != 0)
+		goto done;
+	p.a = a;
+	p.e = e;
+	p.j = &j;
+	p.rd = &rd;
+	if ((r = store_risk_states(st, e, ledger_period_risk_row, &p)) != 0 ||
+	    (r = ledger_period_risk_close(&p)) != 0)
+		goto done;
+	json_open(&j, "risks", '[');
+	if ((r = store_risk_list(st, ledger_period_risk_entry, &p)) != 0)
+		goto done;
+	json_close(&j, ']');
+	json_close(&j, '}');
+	if (j.failed) {
+		r = -ENOMEM;
+		goto done;
+	}
+	snprintf(detail, sizeof(detail), "%s %s", q->kind, q->period);
+	for (i = 0; i < rd.naudit; i++)
+		if (store_audit_add_admin(st, q->now_ms, "REPORT-SENSITIVE",
+		    rd.audit[i].record, rd.audit[i].uuid, q->peer,
+		    detail) != 0) {
+			r = -EIO;
+			goto done;
+		}
+	*ret_records = rd.naudit;
+done:
+	ledger_read_clear(&rd);
+	free(p.kept);
+	if (r != 0) {
+		snprintf(ret_err, errlen, "%s", r == -ENOMEM ?
+		    "out of memory" : store_errmsg(st));
 		free(j.buf);
 		return NULL;
 	}

@@ -40,6 +40,12 @@ enum config_sync {
 	CONFIG_SYNC_EXTRA = 3,
 };
 
+/* Which editions of its reports pingan-report writes (report_edition). */
+enum config_edition {
+	CONFIG_EDITION_PUBLIC = 0,	/* for filing upward, not sensitive */
+	CONFIG_EDITION_INTERNAL,	/* also the internal one (内部版) */
+};
+
 /* Patrol types (巡逻类型). */
 enum patrol_type {
 	PATROL_SECURITY = 0,		/* 治安巡防: key-hour public security */
@@ -94,6 +100,7 @@ struct config {
 	char	*reports_dir;		/* pingan-report's root */
 	char	*backups_dir;		/* pingan-report --backup */
 	int	 backups_keep;		/* backups kept */
+	int	 report_edition;	/* enum config_edition */
 	int	 log_level;		/* enum log_level */
 	int	 log_target;		/* enum log_target */
 	/* field work */
@@ -603,6 +610,15 @@ struct risk_row {
 
 struct ledger;
 
+/* What REPORT-SENSITIVE asks for (admin.c, ledger_sensitive). */
+struct ledger_sensitive {
+	const char	*kind;		/* "day", "week", "month", "year" */
+	const char	*period;	/* its label: "2026-W48" */
+	int32_t		 from, to;	/* days, inclusive */
+	int64_t		 now_ms;	/* the daemon's clock */
+	const char	*peer;		/* who reads: the admin socket's peer */
+};
+
 /* ---- csv: roster import ---------------------------------------------------- */
 
 #define CSV_FIELDS_MAX 16
@@ -758,6 +774,8 @@ struct admin_request {
 	char			 verb[32];	/* "village-add", ... */
 	char			*body;		/* IMPORT payload, or NULL */
 	size_t			 bodylen;
+	char			 peer[PINGAN_PEER_MAX];	/* admin(uid 0, ...) */
+	bool			 internal_allowed;	/* report_edition */
 };
 
 /* ---- metrics: counters for /metrics (metrics.c) -------------------------- */
@@ -1223,7 +1241,8 @@ int	 store_summary_duty_before(struct store *, const int64_t *worker_ids,
 int	 store_summary_duty(struct store *, int64_t from_ms, int64_t to_ms,
 	    int (*cb)(void *arg, int64_t worker_id, int64_t village_id,
 	    bool on, int64_t event_ms), void *arg);
-/* EXPLAIN QUERY PLAN of every summary query: cb per line of each plan. */
+/* EXPLAIN QUERY PLAN of every summary query (STORE_SUMMARY_QUERIES of them). */
+#define STORE_SUMMARY_QUERIES	9
 int	 store_summary_explain(struct store *, int (*cb)(void *arg,
 	    const char *query, const char *detail), void *arg);
 /*
@@ -1284,11 +1303,19 @@ int	 store_risk_states(struct store *, int64_t to_ms, int (*cb)(void *arg,
 int	 store_audit_add(struct store *, int64_t at_ms, int64_t worker_id,
 	    const char *request, const char *record, const uint8_t uuid[16],
 	    const char *peer);
-/* The audit log of [from_ms, to_ms), of a worker (0: all), oldest first. */
+/* A read by the admin socket's peer (no worker; peer says who). */
+int	 store_audit_add_admin(struct store *, int64_t at_ms,
+	    const char *request, const char *record, const uint8_t uuid[16],
+	    const char *peer, const char *detail);
+/*
+ * The audit log of [from_ms, to_ms), of a worker (0: all), oldest first;
+ * worker_id 0 for a read by the admin socket's peer.
+ */
 int	 store_audit_list(struct store *, int64_t from_ms, int64_t to_ms,
 	    int64_t worker_id, int (*cb)(void *arg, int64_t at_ms,
 	    int64_t worker_id, const char *request, const char *record,
-	    const uint8_t *uuid, const char *peer), void *arg);
+	    const uint8_t *uuid, const char *peer, const char *detail),
+	    void *arg);
 /* EXPLAIN QUERY PLAN of the ledger's period queries, like the summary's. */
 int	 store_dispute_explain(struct store *, int (*cb)(void *arg,
 	    const char *query, const char *detail), void *arg);
@@ -1362,6 +1389,16 @@ struct ledger *ledger_summary(struct store *, const struct roster *,
 	    int64_t from_ms, int64_t to_ms, int64_t now_ms, int64_t village_id,
 	    int yellow_days);
 void	 ledger_free(struct ledger *);
+/*
+ * The sensitive fields of a report's internal edition (REPORT-SENSITIVE):
+ * the parties and contacts of the disputes of q's period and the
+ * petition-risk register as it stood at its end, as one line of JSON
+ * (malloc'd).  Each record returned is added to the audit log as read by
+ * q->peer, inside the caller's transaction.  NULL with a message on
+ * failure; *ret_records: the records returned.
+ */
+char	*ledger_sensitive(struct store *, const struct ledger_sensitive *q,
+	    size_t *ret_records, char *ret_err, size_t errlen);
 void	 ledger_summary_json(const struct ledger *, struct json *);
 void	 ledger_found_mediated(const struct ledger *, int64_t from_ms,
 	    int64_t to_ms, int64_t *ret_found, int64_t *ret_mediated);
@@ -1400,8 +1437,12 @@ void	 writer_free(struct writer *);
 void	 wjob_free(struct wjob *);
 
 /* admin.c */
-/* Parses an admin request line; body (for IMPORT) is attached later. */
+/*
+ * Parses an admin request line from peer under cfg; body (for IMPORT) is
+ * attached later.
+ */
 struct admin_request *admin_parse(const char *line, size_t len,
+	    const char *peer, const struct config *cfg,
 	    enum proto_err *ret_err);
 /* Bytes of body an IMPORT request announces, 0 for other requests. */
 size_t	 admin_body_len(const struct admin_request *);

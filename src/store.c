@@ -2244,8 +2244,8 @@ done:
 	"GROUP BY worker_id"
 
 #define STORE_AUDIT_LIST_SQL						\
-	"SELECT at_ms, worker_id, request, record, record_id, peer "	\
-	"FROM audit_log WHERE at_ms >= :a AND at_ms < :e "		\
+	"SELECT at_ms, worker_id, request, record, record_id, peer, "	\
+	"detail FROM audit_log WHERE at_ms >= :a AND at_ms < :e "	\
 	"AND (:v = 0 OR worker_id = :v) ORDER BY at_ms, id"
 
 /* Binds a day as text, or NULL for none (-1). */
@@ -3223,32 +3223,61 @@ store_risk_states(struct store *st, int64_t to_ms,
 	return r;
 }
 
+/*
+ * Inserts one row of the audit log: read by a worker, or (worker_id 0) by
+ * the admin socket's peer, which peer then names.
+ */
+static int
+store_audit_insert(struct store *st, int64_t at_ms, int64_t worker_id,
+    const char *request, const char *record, const uint8_t uuid[16],
+    const char *peer, const char *detail)
+{
+	sqlite3_stmt	*s;
+
+	if ((s = store_prepare(st, st->db, "INSERT INTO audit_log (at_ms, "
+	    "worker_id, request, record, record_id, peer, detail) "
+	    "VALUES (?, ?, ?, ?, ?, ?, ?)", false)) == NULL)
+		return -EIO;
+	sqlite3_bind_int64(s, 1, at_ms);
+	if (worker_id != 0)
+		sqlite3_bind_int64(s, 2, worker_id);
+	else
+		sqlite3_bind_null(s, 2);
+	sqlite3_bind_text(s, 3, request, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, record, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 5, uuid, 16, SQLITE_STATIC);
+	store_bind_text(s, 6, peer);
+	store_bind_text(s, 7, detail);
+	return store_run(st, s, "insert audit log");
+}
+
 /* Appends a read of a sensitive record to the audit log. */
 int
 store_audit_add(struct store *st, int64_t at_ms, int64_t worker_id,
     const char *request, const char *record, const uint8_t uuid[16],
     const char *peer)
 {
-	sqlite3_stmt	*s;
+	return store_audit_insert(st, at_ms, worker_id, request, record, uuid,
+	    peer, NULL);
+}
 
-	if ((s = store_prepare(st, st->db, "INSERT INTO audit_log (at_ms, "
-	    "worker_id, request, record, record_id, peer) "
-	    "VALUES (?, ?, ?, ?, ?, ?)", false)) == NULL)
-		return -EIO;
-	sqlite3_bind_int64(s, 1, at_ms);
-	sqlite3_bind_int64(s, 2, worker_id);
-	sqlite3_bind_text(s, 3, request, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, record, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 5, uuid, 16, SQLITE_STATIC);
-	store_bind_text(s, 6, peer);
-	return store_run(st, s, "insert audit log");
+/* Appends a read by the admin socket's peer (no worker) to the audit log. */
+int
+store_audit_add_admin(struct store *st, int64_t at_ms, const char *request,
+    const char *record, const uint8_t uuid[16], const char *peer,
+    const char *detail)
+{
+	if (peer == NULL || *peer == '\0')
+		return -EINVAL;
+	return store_audit_insert(st, at_ms, 0, request, record, uuid, peer,
+	    detail);
 }
 
 /* Calls cb for each entry of the audit log of [from_ms, to_ms). */
 int
 store_audit_list(struct store *st, int64_t from_ms, int64_t to_ms,
     int64_t worker_id, int (*cb)(void *, int64_t, int64_t, const char *,
-    const char *, const uint8_t *, const char *), void *arg)
+    const char *, const uint8_t *, const char *, const char *), void *arg)
 {
 	sqlite3_stmt	*s;
 	uint8_t		 uuid[16];
@@ -3265,7 +3294,8 @@ store_audit_list(struct store *st, int64_t from_ms, int64_t to_ms,
 		    sqlite3_column_int64(s, 1),
 		    (const char *)sqlite3_column_text(s, 2),
 		    (const char *)sqlite3_column_text(s, 3), uuid,
-		    (const char *)sqlite3_column_text(s, 5));
+		    (const char *)sqlite3_column_text(s, 5),
+		    (const char *)sqlite3_column_text(s, 6));
 	}
 	if (r == 0 && rc != SQLITE_DONE) {
 		store_seterr(st, st->db, "audit log");
@@ -3361,6 +3391,8 @@ enum store_summary_query {
 	STORE_SQ_CHECKIN_DAYS,
 	STORE_SQ__COUNT,
 };
+_Static_assert(STORE_SQ__COUNT == STORE_SUMMARY_QUERIES,
+    "STORE_SUMMARY_QUERIES counts the summary's queries");
 
 static const struct {
 	const char	*name;

@@ -9,6 +9,15 @@
  * and the paragraph a clerk pastes.  It only reads the database, through a
  * read-only connection, so it runs beside pingand or without it.
  *
+ * The reports carry no sensitive field.  With report_edition internal in
+ * the configuration, each period also gets an internal edition (内部版) in
+ * <reports_dir>/internal/<period>/, every file named *-internal.*: the
+ * same reports plus the parties and contacts of the period's disputes and
+ * the petition-risk register.  Those are never read here: pingand answers
+ * them over its admin socket (REPORT-SENSITIVE) and adds every record it
+ * returns to its audit log.  The public edition is written first and does
+ * not depend on pingand.
+ *
  * Every file goes to a temporary file in its directory, is synced and
  * renamed into place: a crash never leaves half a report.  Anything
  * time-dependent is taken at the period's end (or now, for a period not
@@ -41,6 +50,15 @@
 #define REPORT_TEXT	0x08
 #define REPORT_ALL	0x0f
 
+/* Exit status: pingand gave no internal edition (the public one is done). */
+#define REPORT_EXIT_INTERNAL	3
+
+/* Bytes of pingand's reply to REPORT-SENSITIVE, greeting and QUIT included. */
+#define REPORT_REPLY_MAX	(JSON_INPUT_MAX + 4096)
+
+/* Seconds to wait for pingand's admin socket at each step. */
+#define REPORT_SOCKET_TIMEOUT	120
+
 enum report_kind {
 	REPORT_DAY = 0,
 	REPORT_WEEK,
@@ -57,8 +75,9 @@ struct report {
 	char		*summary;			/* JSON text */
 	char		*ledger;			/* JSON text or NULL */
 	char		*mediators;			/* JSON text or NULL */
-	struct json_doc	 sdoc, ldoc, mdoc;
-	bool		 has_ldoc, has_mdoc;
+	char		*sensitive;			/* pingand's, or NULL */
+	struct json_doc	 sdoc, ldoc, mdoc, xdoc;
+	bool		 has_ldoc, has_mdoc, has_xdoc;
 };
 
 /* A growing text buffer; failed is sticky. */
@@ -116,11 +135,14 @@ report_usage(FILE *f)
 	    "report\n"
 	    "  --format LIST      any of json,csv,html,text (default all)\n"
 	    "  --out DIR          write under DIR instead of reports_dir\n"
-	    "  --internal         refused: parties, contacts and the "
-	    "petition-risk\n"
-	    "                     register are read only through pingand, "
-	    "audited;\n"
-	    "                     reports never carry them\n"
+	    "  --internal         only the internal edition (内部版, into "
+	    "<dir>/internal/):\n"
+	    "                     with parties, contacts and the "
+	    "petition-risk register,\n"
+	    "                     asked of pingand, which audits the read; "
+	    "needs\n"
+	    "                     report_edition internal (which also adds it "
+	    "to every run)\n"
 	    "  --backup           online copy of the database into backups_dir,"
 	    " verified,\n"
 	    "                     keeping backups_keep copies\n"
@@ -130,7 +152,10 @@ report_usage(FILE *f)
 	    "  -h, --help         this help\n"
 	    "  -V, --version      the version\n"
 	    "\n"
-	    "Exit status: 0 done, 1 failed, 2 bad usage.\n",
+	    "Exit status: 0 done, 1 failed, 2 bad usage, 3 the internal "
+	    "edition failed\n"
+	    "(pingand not running or refused; the public edition is "
+	    "written).\n",
 	    REPORT_DEFAULT_CONFIG);
 }
 
@@ -413,6 +438,7 @@ struct table {
 	const struct column	*cols;
 	int			 ncols;
 	bool			 kv;		/* rows: scalar members */
+	const struct json_doc	*xdoc;		/* internal: pingand's reply */
 };
 
 static const struct column village_cols[] = {
@@ -441,12 +467,30 @@ static const struct column gap_cols[] = {
 	{ "开始", "from" }, { "结束", "to" }, { "已逾期", "overdue" },
 };
 
+/*
+ * The last two columns only in the internal edition: "@member" is that
+ * member of the dispute of the same id in pingand's reply (table_cell).
+ */
 static const struct column case_cols[] = {
 	{ "村(社区)", "village_name" }, { "类别", "category" },
 	{ "概要", "summary" }, { "级别", "level" },
 	{ "包案领导", "leader.name" }, { "期限", "deadline" },
 	{ "状态", "status" }, { "预警", "warning" }, { "剩余天数", "days_left" },
 	{ "上报时间", "reported_at" },
+	{ "当事人", "@parties" }, { "联系方式", "@contacts" },
+};
+
+/* The internal edition's own tables, from pingand's reply. */
+static const struct column parties_cols[] = {
+	{ "村(社区)", "village_name" }, { "类别", "category" },
+	{ "概要", "summary" }, { "状态", "status" }, { "当事人", "parties" },
+	{ "联系方式", "contacts" }, { "上报时间", "reported_at" },
+};
+
+static const struct column risk_cols[] = {
+	{ "姓名", "person" }, { "原因", "reason" }, { "责任人", "cadre.name" },
+	{ "村(社区)", "village_name" }, { "状态", "status" },
+	{ "登记时间", "added_at" },
 };
 
 static const struct column counts_village_cols[] = {
@@ -497,21 +541,29 @@ static const struct column town_rows[] = {
 
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-/* Collects the tables of a report. */
+/*
+ * Collects the tables of a report; internal: those of the internal
+ * edition, with the parties of the cases and the tables of pingand's reply.
+ */
 static int
-report_tables(const struct report *rp, struct table *t, int max)
+report_tables(const struct report *rp, bool internal, struct table *t,
+    int max)
 {
-	const struct json_doc	*s = &rp->sdoc, *l = &rp->ldoc;
+	const struct json_doc	*s = &rp->sdoc, *l = &rp->ldoc, *x = &rp->xdoc;
 	const struct json_node	*sr = json_root(s), *lr;
+	const struct json_doc	*xdoc = internal ? x : NULL;
+	int			 ncase = NELEM(case_cols) - (internal ? 0 : 2);
 	int			 n = 0;
 
-#define ADD(f, ti, d, r, c) do {					\
+#define ADDN(f, ti, d, r, c, nc) do {					\
 	if (n < max && (r)) {						\
-		t[n] = (struct table){ (f), (ti), (d), (r), (c),	\
-		    NELEM(c), false };					\
+		t[n] = (struct table){ (f), (ti), (d), (r), (c), (nc),	\
+		    false, xdoc };					\
 		n++;							\
 	}								\
 } while (0)
+#define ADD(f, ti, d, r, c) ADDN(f, ti, d, r, c, NELEM(c))
+#define ADDCASES(f, ti, d, r) ADDN(f, ti, d, r, case_cols, ncase)
 	if (n < max) {
 		t[n] = (struct table){ "town", "全镇概况", s,
 		    json_get(s, sr, "town"), town_rows, NELEM(town_rows),
@@ -523,8 +575,8 @@ report_tables(const struct report *rp, struct table *t, int max)
 	ADD("gaps", "缺项清单", s, json_get(s, sr, "gaps"), gap_cols);
 	ADD("workers", "人员工作量", s, json_get(s, sr, "workers"),
 	    worker_cols);
-	ADD("disputes", "需关注的矛盾纠纷", s,
-	    json_path(s, sr, "disputes.attention"), case_cols);
+	ADDCASES("disputes", "需关注的矛盾纠纷", s,
+	    json_path(s, sr, "disputes.attention"));
 	if (rp->has_ldoc) {
 		lr = json_root(l);
 		ADD("ledger-villages", "矛盾纠纷(按村)", l,
@@ -533,22 +585,55 @@ report_tables(const struct report *rp, struct table *t, int max)
 		    json_get(l, lr, "by_category"), counts_category_cols);
 		ADD("ledger-months", "矛盾纠纷(按月)", l,
 		    json_get(l, lr, "by_month"), month_cols);
-		ADD("ledger-new", "本期新增矛盾纠纷", l, json_get(l, lr, "new"),
-		    case_cols);
-		ADD("ledger-overdue", "超期矛盾纠纷", l,
-		    json_get(l, lr, "overdue_cases"), case_cols);
-		ADD("ledger-major", "重大矛盾纠纷", l, json_get(l, lr, "major"),
-		    case_cols);
-		ADD("ledger-leader", "领导包案", l,
-		    json_get(l, lr, "leader_cases"), case_cols);
+		ADDCASES("ledger-new", "本期新增矛盾纠纷", l,
+		    json_get(l, lr, "new"));
+		ADDCASES("ledger-overdue", "超期矛盾纠纷", l,
+		    json_get(l, lr, "overdue_cases"));
+		ADDCASES("ledger-major", "重大矛盾纠纷", l,
+		    json_get(l, lr, "major"));
+		ADDCASES("ledger-leader", "领导包案", l,
+		    json_get(l, lr, "leader_cases"));
 	}
 	if (rp->has_mdoc)
 		ADD("mediators", "调解员工作量", &rp->mdoc,
 		    json_get(&rp->mdoc, json_root(&rp->mdoc), "mediators"),
 		    mediator_cols);
+	if (internal && rp->has_xdoc) {
+		ADD("parties", "矛盾纠纷当事人(内部)", x,
+		    json_get(x, json_root(x), "disputes"), parties_cols);
+		ADD("risks", "上访重点人员(内部)", x,
+		    json_get(x, json_root(x), "risks"), risk_cols);
+	}
+#undef ADDCASES
 #undef ADD
+#undef ADDN
 	(void)town_cols;
 	return n;
+}
+
+/*
+ * The text of one cell: the member at the column's path in the row, or
+ * for a column "@member" that member of the dispute with the row's id in
+ * pingand's reply ("" when it has none: no parties were recorded).
+ */
+static const char *
+table_cell(const struct table *t, const struct json_node *row,
+    const struct column *col, char *tmp, size_t tmplen)
+{
+	const struct json_doc	*x = t->xdoc;
+	const struct json_node	*d;
+	const char		*id;
+
+	if (col->path[0] != '@')
+		return jtext(t->doc, row, col->path, tmp, tmplen);
+	if (x == NULL)
+		return "";
+	id = jtext(t->doc, row, "id", NULL, 0);
+	for (d = json_first(x, json_get(x, json_root(x), "disputes")); d;
+	    d = json_next(x, d))
+		if (*id && strcmp(jtext(x, d, "id", NULL, 0), id) == 0)
+			return jtext(x, d, col->path + 1, tmp, tmplen);
+	return "";
 }
 
 /* ---- CSV ---------------------------------------------------------------- */
@@ -594,7 +679,7 @@ report_csv(const struct table *t, struct buf *b)
 		for (i = 0; i < t->ncols; i++) {
 			csv_cell(b, t->cols[i].header, false);
 			buf_puts(b, ",");
-			v = jtext(t->doc, t->rows, t->cols[i].path, tmp,
+			v = table_cell(t, t->rows, &t->cols[i], tmp,
 			    sizeof(tmp));
 			csv_cell(b, v, v != tmp);
 			buf_puts(b, "\r\n");
@@ -612,7 +697,7 @@ report_csv(const struct table *t, struct buf *b)
 		for (i = 0; i < t->ncols; i++) {
 			if (i)
 				buf_puts(b, ",");
-			v = jtext(t->doc, row, t->cols[i].path, tmp,
+			v = table_cell(t, row, &t->cols[i], tmp,
 			    sizeof(tmp));
 			csv_cell(b, v, v != tmp);
 		}
@@ -670,8 +755,8 @@ html_table(const struct table *t, struct buf *b)
 			buf_puts(b, "<tr><td>");
 			html_text(b, t->cols[i].header);
 			buf_puts(b, "</td><td>");
-			html_text(b, jtext(t->doc, t->rows,
-			    t->cols[i].path, tmp, sizeof(tmp)));
+			html_text(b, table_cell(t, t->rows,
+			    &t->cols[i], tmp, sizeof(tmp)));
 			buf_puts(b, "</td></tr>\n");
 		}
 	else
@@ -680,8 +765,8 @@ html_table(const struct table *t, struct buf *b)
 			buf_puts(b, "<tr>");
 			for (i = 0; i < t->ncols; i++) {
 				buf_puts(b, "<td>");
-				html_text(b, jtext(t->doc, row,
-				    t->cols[i].path, tmp, sizeof(tmp)));
+				html_text(b, table_cell(t, row,
+				    &t->cols[i], tmp, sizeof(tmp)));
 				buf_puts(b, "</td>");
 			}
 			buf_puts(b, "</tr>\n");
@@ -741,9 +826,48 @@ report_first_missing(const struct json_doc *s, const struct json_node *gaps,
 	return true;
 }
 
-/* The paragraph of a report, in the style of the town's own reports. */
+/*
+ * The internal edition's addition to the paragraph: how many disputes of
+ * the period carry parties, and who is in watch on the register.
+ */
 static void
-report_text(const struct report *rp, struct buf *b)
+report_text_internal(const struct report *rp, struct buf *b)
+{
+	const struct json_doc	*x = &rp->xdoc;
+	const struct json_node	*xr = json_root(x), *e;
+	int64_t			 nd = 0, nw = 0;
+
+	for (e = json_first(x, json_get(x, xr, "disputes")); e;
+	    e = json_next(x, e))
+		nd++;
+	for (e = json_first(x, json_get(x, xr, "risks")); e;
+	    e = json_next(x, e))
+		nw += strcmp(jtext(x, e, "status", NULL, 0), "watch") == 0;
+	buf_printf(b, "(内部)本期涉及当事人信息的矛盾纠纷%lld件;上访重点人员在控"
+	    "%lld人", (long long)nd, (long long)nw);
+	if (nw > 0) {
+		buf_puts(b, "(");
+		nw = 0;
+		for (e = json_first(x, json_get(x, xr, "risks")); e;
+		    e = json_next(x, e)) {
+			if (strcmp(jtext(x, e, "status", NULL, 0),
+			    "watch") != 0)
+				continue;
+			if (nw++)
+				buf_puts(b, "、");
+			buf_puts(b, jtext(x, e, "person", NULL, 0));
+		}
+		buf_puts(b, ")");
+	}
+	buf_puts(b, "。\n");
+}
+
+/*
+ * The paragraph of a report, in the style of the town's own reports;
+ * internal: marked, and followed by the internal edition's sentence.
+ */
+static void
+report_text(const struct report *rp, bool internal, struct buf *b)
 {
 	const struct json_doc	*s = &rp->sdoc, *l = &rp->ldoc;
 	const struct json_node	*sr = json_root(s), *t, *gaps, *g, *tot;
@@ -755,6 +879,8 @@ report_text(const struct report *rp, struct buf *b)
 
 	calendar_day_format(rp->from, from);
 	calendar_day_format(rp->to, to);
+	if (internal)
+		buf_puts(b, "【内部版 注意保密】");
 	t = json_get(s, sr, "town");
 	gaps = json_get(s, sr, "gaps");
 	for (g = json_first(s, gaps); g; g = json_next(s, g)) {
@@ -809,6 +935,8 @@ report_text(const struct report *rp, struct buf *b)
 		buf_puts(b, ")");
 	}
 	buf_puts(b, "。\n");
+	if (internal && rp->has_xdoc)
+		report_text_internal(rp, b);
 }
 
 /* ---- one report --------------------------------------------------------- */
@@ -878,17 +1006,12 @@ report_write_json(const char *dir, const char *name, const char *json)
 	return r;
 }
 
-/* Computes and writes every file of one period. */
+/* Computes the summary and the ledger's reports of one period. */
 static int
-report_run(struct store *st, const struct config *cfg, struct report *rp,
-    const char *root, int formats)
+report_compute(struct store *st, const struct config *cfg, struct report *rp)
 {
 	struct summary_params	 sp;
-	struct table		 tables[16];
-	struct buf		 b = { 0 };
-	char			 dir[4096], name[256], err[256];
-	char			 from[11], to[11];
-	int			 ntables, i, r = 0;
+	char			 err[256];
 
 	err[0] = '\0';
 	report_params(cfg, rp, &sp);
@@ -916,8 +1039,81 @@ report_run(struct store *st, const struct config *cfg, struct report *rp,
 			    "mediator report failed", "%s", err);
 		rp->has_mdoc = true;
 	}
-	if (snprintf(dir, sizeof(dir), "%s/%s", root, rp->label) >=
-	    (int)sizeof(dir) || (r = report_mkdirs(dir)) != 0)
+	return 0;
+}
+
+/* A file's name: base.ext, or base-internal.ext in the internal edition. */
+static const char *
+report_name(char *out, size_t len, const char *base, const char *ext,
+    bool internal)
+{
+	snprintf(out, len, "%s%s.%s", base, internal ? "-internal" : "", ext);
+	return out;
+}
+
+/* The HTML page of a report; text is its paragraph. */
+static void
+report_html(const struct report *rp, bool internal, const char *text,
+    const struct table *tables, int ntables, struct buf *h)
+{
+	char		 from[11], to[11];
+	const char	*mark = internal ? "·内部版" : "";
+	int		 i;
+
+	calendar_day_format(rp->from, from);
+	calendar_day_format(rp->to, to);
+	buf_printf(h, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n"
+	    "<head>\n"
+	    "<meta charset=\"utf-8\">\n<title>平安建设%s报 %s%s</title>\n"
+	    "<style>\n@page { size: A4; margin: 15mm; }\n"
+	    "body { font-family: \"Noto Sans CJK SC\", \"Source Han "
+	    "Sans SC\", \"Microsoft YaHei\", \"SimSun\", sans-serif; "
+	    "font-size: 10.5pt; max-width: 180mm; margin: auto; }\n"
+	    "h1 { font-size: 16pt; text-align: center; }\n"
+	    "h2 { font-size: 12pt; margin: 1em 0 .3em; }\n"
+	    "table { border-collapse: collapse; width: 100%%; "
+	    "page-break-inside: auto; }\n"
+	    "th, td { border: 1px solid #888; padding: 2px 4px; "
+	    "font-size: 9pt; }\n"
+	    "th { background: #eee; }\n"
+	    "tr { page-break-inside: avoid; }\n"
+	    "p.text { text-indent: 2em; line-height: 1.6; }\n",
+	    report_kind_labels[rp->kind], rp->label, mark);
+	if (internal)
+		buf_puts(h, "p.internal { border: 2px solid #b00; color: #b00; "
+		    "padding: 4px; text-align: center; font-weight: bold; }\n");
+	buf_printf(h, "</style>\n</head>\n<body>\n<h1>平安建设%s报(%s)%s"
+	    "</h1>\n", report_kind_labels[rp->kind], rp->label, mark);
+	if (internal)
+		buf_puts(h, "<p class=\"internal\">内部资料 注意保密:含矛盾纠纷"
+		    "当事人及联系方式、上访重点人员名单,不得上报或外传;每次"
+		    "生成均记入审计日志。</p>\n");
+	buf_printf(h, "<p>统计期间:%s 至 %s</p>\n<p class=\"text\">", from,
+	    to);
+	html_text(h, text);
+	buf_puts(h, "</p>\n");
+	html_chart(rp, h);
+	for (i = 0; i < ntables; i++)
+		html_table(&tables[i], h);
+	buf_puts(h, "</body>\n</html>\n");
+}
+
+/*
+ * Writes every file of one edition of a period into <root>/<period>/, or
+ * for the internal edition into <root>/internal/<period>/.
+ */
+static int
+report_write_edition(const struct report *rp, const char *root, int formats,
+    bool internal)
+{
+	struct table		 tables[20];
+	struct buf		 b = { 0 }, h = { 0 };
+	char			 dir[4096], name[256];
+	int			 ntables, i, r = 0;
+
+	if (snprintf(dir, sizeof(dir), "%s/%s%s", root, internal ?
+	    "internal/" : "", rp->label) >= (int)sizeof(dir) ||
+	    (r = report_mkdirs(dir)) != 0)
 		return report_err("无法创建目录", "cannot create the directory",
 		    "%s: %s", dir, strerror(r ? -r : ENAMETOOLONG));
 	if ((r = report_lock(root)) != 0)
@@ -925,84 +1121,61 @@ report_run(struct store *st, const struct config *cfg, struct report *rp,
 		    "cannot lock the reports directory", "%s: %s", root,
 		    strerror(-r));
 	report_clean_temps(dir);
-	ntables = report_tables(rp, tables, NELEM(tables));
+	ntables = report_tables(rp, internal, tables, NELEM(tables));
 
+#define NAME(base, ext) report_name(name, sizeof(name), (base), (ext), internal)
 	if ((formats & REPORT_JSON) &&
-	    ((r = report_write_json(dir, "summary.json", rp->summary)) != 0 ||
-	    (rp->ledger && (r = report_write_json(dir, "ledger.json",
-	    rp->ledger)) != 0) || (rp->mediators && (r = report_write_json(dir,
-	    "mediators.json", rp->mediators)) != 0)))
+	    ((r = report_write_json(dir, NAME("summary", "json"),
+	    rp->summary)) != 0 ||
+	    (rp->ledger && (r = report_write_json(dir, NAME("ledger", "json"),
+	    rp->ledger)) != 0) ||
+	    (rp->mediators && (r = report_write_json(dir, NAME("mediators",
+	    "json"), rp->mediators)) != 0) ||
+	    (internal && (r = report_write_json(dir, NAME("sensitive", "json"),
+	    rp->sensitive)) != 0)))
 		goto fail;
 	for (i = 0; (formats & REPORT_CSV) && i < ntables; i++) {
 		b.len = 0;
 		report_csv(&tables[i], &b);
-		snprintf(name, sizeof(name), "%s.csv", tables[i].file);
 		if (b.failed) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		if ((r = report_write(dir, name, b.p, b.len)) != 0)
+		if ((r = report_write(dir, NAME(tables[i].file, "csv"), b.p,
+		    b.len)) != 0)
 			goto fail;
 	}
 	if (formats & (REPORT_HTML | REPORT_TEXT)) {
 		b.len = 0;
-		report_text(rp, &b);
+		report_text(rp, internal, &b);
 		if (b.failed) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		if ((formats & REPORT_TEXT) &&
-		    (r = report_write(dir, "report.txt", b.p, b.len)) != 0)
+		if ((formats & REPORT_TEXT) && (r = report_write(dir,
+		    NAME("report", "txt"), b.p, b.len)) != 0)
 			goto fail;
 	}
 	if (formats & REPORT_HTML) {
-		struct buf	 h = { 0 };
-
-		calendar_day_format(rp->from, from);
-		calendar_day_format(rp->to, to);
-		buf_printf(&h, "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n"
-		    "<head>\n"
-		    "<meta charset=\"utf-8\">\n<title>平安建设%s报 %s</title>\n"
-		    "<style>\n@page { size: A4; margin: 15mm; }\n"
-		    "body { font-family: \"Noto Sans CJK SC\", \"Source Han "
-		    "Sans SC\", \"Microsoft YaHei\", \"SimSun\", sans-serif; "
-		    "font-size: 10.5pt; max-width: 180mm; margin: auto; }\n"
-		    "h1 { font-size: 16pt; text-align: center; }\n"
-		    "h2 { font-size: 12pt; margin: 1em 0 .3em; }\n"
-		    "table { border-collapse: collapse; width: 100%%; "
-		    "page-break-inside: auto; }\n"
-		    "th, td { border: 1px solid #888; padding: 2px 4px; "
-		    "font-size: 9pt; }\n"
-		    "th { background: #eee; }\n"
-		    "tr { page-break-inside: avoid; }\n"
-		    "p.text { text-indent: 2em; line-height: 1.6; }\n"
-		    "</style>\n</head>\n<body>\n"
-		    "<h1>平安建设%s报(%s)</h1>\n<p>统计期间:%s 至 %s</p>\n"
-		    "<p class=\"text\">",
-		    report_kind_labels[rp->kind], rp->label,
-		    report_kind_labels[rp->kind], rp->label, from, to);
-		html_text(&h, b.p ? b.p : "");
-		buf_puts(&h, "</p>\n");
-		html_chart(rp, &h);
-		for (i = 0; i < ntables; i++)
-			html_table(&tables[i], &h);
-		buf_puts(&h, "</body>\n</html>\n");
+		report_html(rp, internal, b.p ? b.p : "", tables, ntables, &h);
 		if (h.failed)
 			r = -ENOMEM;
 		else
-			r = report_write(dir, "report.html", h.p, h.len);
-		free(h.p);
+			r = report_write(dir, NAME("report", "html"), h.p,
+			    h.len);
 		if (r != 0)
 			goto fail;
 	}
-	free(b.p);
+#undef NAME
 	if ((r = report_sync_dir(dir)) != 0)
-		goto fail2;
+		goto fail;
+	free(b.p);
+	free(h.p);
 	printf("%s\n", dir);
 	return 0;
 fail:
 	free(b.p);
-fail2:
+	free(h.p);
 	return report_err("无法写入报表", "cannot write the report", "%s: %s",
 	    dir, strerror(-r));
 }
@@ -1014,11 +1187,177 @@ report_free(struct report *rp)
 	free(rp->summary);
 	free(rp->ledger);
 	free(rp->mediators);
+	free(rp->sensitive);
 	json_free(&rp->sdoc);
 	if (rp->has_ldoc)
 		json_free(&rp->ldoc);
 	if (rp->has_mdoc)
 		json_free(&rp->mdoc);
+	if (rp->has_xdoc)
+		json_free(&rp->xdoc);
+}
+
+/* ---- the internal edition: pingand's admin socket --------------------- */
+
+/*
+ * Connects to pingand's admin socket, with REPORT_SOCKET_TIMEOUT on every
+ * send and receive; returns the descriptor or -errno.
+ */
+static int
+report_connect(const struct config *cfg)
+{
+	struct sockaddr_un	 sun;
+	struct timeval		 tv = { REPORT_SOCKET_TIMEOUT, 0 };
+	int			 fd, r;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
+	    cfg->admin_socket) >= (int)sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * Sends one request and QUIT, and reads everything pingand answers until
+ * it closes the connection (QUIT's "OK bye"): at most REPORT_REPLY_MAX
+ * bytes, into *ret (malloc'd, terminated).  Returns 0 or -errno.
+ */
+static int
+report_exchange(int fd, const char *request, struct buf *ret)
+{
+	size_t	 off = 0, len = strlen(request);
+	ssize_t	 n;
+	char	 chunk[65536];
+
+	while (off < len) {
+		n = send(fd, request + off, len - off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		off += (size_t)n;
+	}
+	for (;;) {
+		if ((n = recv(fd, chunk, sizeof(chunk), 0)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		}
+		if (n == 0)
+			break;
+		if (ret->len + (size_t)n > REPORT_REPLY_MAX)
+			return -EMSGSIZE;
+		buf_add(ret, chunk, (size_t)n);
+		if (ret->failed)
+			return -ENOMEM;
+	}
+	buf_add(ret, "", 0);
+	return ret->failed ? -ENOMEM : 0;
+}
+
+/* Cuts the next line off *p (its end removed); NULL when none is left. */
+static char *
+report_line(char **p)
+{
+	char	*line = *p, *nl;
+
+	if (line == NULL || *line == '\0')
+		return NULL;
+	if ((nl = strchr(line, '\n')) != NULL) {
+		*nl = '\0';
+		*p = nl + 1;
+		if (nl > line && nl[-1] == '\r')
+			nl[-1] = '\0';
+	} else
+		*p = NULL;
+	return line;
+}
+
+/* Replaces control bytes of a message from pingand, for one line of stderr. */
+static const char *
+report_printable(char *s)
+{
+	char	*p;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+/*
+ * Asks pingand for the sensitive fields of a report (REPORT-SENSITIVE on
+ * its admin socket; docs/OPERATIONS.md) and keeps its JSON in rp.  pingand
+ * adds every record it returns to its audit log before it answers.
+ * Returns 0, or REPORT_EXIT_INTERNAL after saying why.
+ */
+static int
+report_sensitive_fetch(const struct config *cfg, struct report *rp)
+{
+	static const char *const kinds[] = { "day", "week", "month", "year" };
+	struct buf	 in = { 0 };
+	char		 req[128], *p, *greeting, *reply;
+	int		 fd, r;
+
+	if ((fd = report_connect(cfg)) < 0) {
+		if (fd == -ENOENT || fd == -ECONNREFUSED)
+			report_err("内部版未生成:pingand 未运行,无法经其管理套接字"
+			    "审计读取敏感信息", "internal edition not written: "
+			    "pingand is not running (the sensitive fields are "
+			    "read only through it, audited)", "%s: %s",
+			    cfg->admin_socket, strerror(-fd));
+		else
+			report_err("内部版未生成:无法连接 pingand 管理套接字",
+			    "internal edition not written: cannot connect to "
+			    "pingand's admin socket", "%s: %s",
+			    cfg->admin_socket, strerror(-fd));
+		return REPORT_EXIT_INTERNAL;
+	}
+	snprintf(req, sizeof(req), "REPORT-SENSITIVE kind=%s period=%s\r\n"
+	    "QUIT\r\n", kinds[rp->kind], rp->label);
+	r = report_exchange(fd, req, &in);
+	close(fd);
+	p = in.p;
+	greeting = r == 0 ? report_line(&p) : NULL;
+	reply = greeting ? report_line(&p) : NULL;
+	if (r != 0 || greeting == NULL) {
+		report_err("内部版未生成:与 pingand 通信失败",
+		    "internal edition not written: no answer from pingand",
+		    "%s: %s", cfg->admin_socket, strerror(r ? -r : EPROTO));
+		free(in.p);
+		return REPORT_EXIT_INTERNAL;
+	}
+	if (strncmp(greeting, "OK pingan/", 10) != 0)
+		reply = greeting;	/* refused at once: forbidden, busy */
+	if (reply == NULL || strncmp(reply, "OK {", 4) != 0) {
+		report_err("内部版未生成:pingand 拒绝", "internal edition not "
+		    "written: pingand refused", "%s: %s", cfg->admin_socket,
+		    reply ? report_printable(reply) : "(no reply)");
+		free(in.p);
+		return REPORT_EXIT_INTERNAL;
+	}
+	if ((rp->sensitive = strdup(reply + 3)) == NULL ||
+	    json_parse(rp->sensitive, strlen(rp->sensitive), &rp->xdoc) != 0) {
+		report_err("内部版未生成:pingand 的回复无法解析",
+		    "internal edition not written: pingand's reply is not "
+		    "JSON", "%s", cfg->admin_socket);
+		free(in.p);
+		return REPORT_EXIT_INTERNAL;
+	}
+	rp->has_xdoc = true;
+	free(in.p);
+	return 0;
 }
 
 /* ---- backups ------------------------------------------------------------ */
@@ -1142,25 +1481,16 @@ report_backup(const struct config *cfg)
 static bool
 report_daemon_running(const struct config *cfg)
 {
-	struct sockaddr_un	 sun;
-	int			 fd;
-	bool			 up;
+	int	 fd;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (snprintf(sun.sun_path, sizeof(sun.sun_path), "%s",
-	    cfg->admin_socket) >= (int)sizeof(sun.sun_path))
-		return true;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return true;
 	/*
 	 * Fail closed: only "no such socket" or "nobody listens" mean it is
 	 * down.  EACCES or a full backlog mean a live daemon we cannot see.
 	 */
-	up = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
-	    (errno != ENOENT && errno != ECONNREFUSED);
+	if ((fd = report_connect(cfg)) < 0)
+		return fd != -ENOENT && fd != -ECONNREFUSED;
 	close(fd);
-	return up;
+	return true;
 }
 
 static const char *const report_restore_extra[] = { "-wal", "-shm", ".ids",
@@ -1358,8 +1688,9 @@ main(int argc, char **argv)
 	const char	*restore = NULL;
 	enum report_kind kind = REPORT_DAY;
 	bool		 explicit = false, backup = false;
+	bool		 internal, only_internal = false;
 	char		 err[512];
-	int		 formats = REPORT_ALL, c, n = 0, i, r = 0;
+	int		 formats = REPORT_ALL, c, n = 0, i, r = 0, rx = 0;
 	int32_t		 today, yesterday;
 	int64_t		 now_ms;
 	struct timespec	 ts;
@@ -1396,15 +1727,8 @@ main(int argc, char **argv)
 			out = optarg;
 			break;
 		case 'i':
-			/*
-			 * Sensitive fields are read only by pingand's writer,
-			 * which adds each read to the audit log; a read-only
-			 * reader cannot, so it never writes them.
-			 */
-			report_err("内部版须经 pingand 审计读取,本工具不提供",
-			    "the internal edition needs reads audited by "
-			    "pingand; not available here", NULL);
-			return 2;
+			only_internal = true;
+			break;
 		case 'b':
 			backup = true;
 			break;
@@ -1423,7 +1747,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (optind != argc || (backup && restore) ||
-	    ((backup || restore) && explicit)) {
+	    ((backup || restore) && (explicit || only_internal))) {
 		report_err("参数无效", "bad arguments", "see --help");
 		return 2;
 	}
@@ -1446,6 +1770,19 @@ main(int argc, char **argv)
 		    report_restore(&cfg, restore);
 		config_free(&cfg);
 		return r;
+	}
+	/*
+	 * The sensitive fields are read only through pingand, which audits
+	 * every read, and only when the configuration asks for the edition.
+	 */
+	internal = cfg.report_edition == CONFIG_EDITION_INTERNAL;
+	if (only_internal && !internal) {
+		report_err("配置未开启内部版 (report_edition public),不生成内部版",
+		    "the configuration does not allow the internal edition",
+		    "set report_edition internal in %s",
+		    path ? path : "the configuration");
+		config_free(&cfg);
+		return 2;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -1481,13 +1818,24 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
+	/*
+	 * Each period: the public edition first, which never waits for
+	 * pingand; then the internal one, given up for the rest of the run
+	 * once pingand did not give it.
+	 */
 	for (i = 0; i < n; i++) {
 		if (r == 0)
-			r = report_run(st, &cfg, &reports[i],
-			    out ? out : cfg.reports_dir, formats);
+			r = report_compute(st, &cfg, &reports[i]);
+		if (r == 0 && !only_internal)
+			r = report_write_edition(&reports[i],
+			    out ? out : cfg.reports_dir, formats, false);
+		if (r == 0 && internal && rx == 0 &&
+		    (rx = report_sensitive_fetch(&cfg, &reports[i])) == 0)
+			r = report_write_edition(&reports[i],
+			    out ? out : cfg.reports_dir, formats, true);
 		report_free(&reports[i]);
 	}
 	store_close(st);
 	config_free(&cfg);
-	return r ? 1 : 0;
+	return r ? 1 : rx;
 }

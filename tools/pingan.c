@@ -5891,9 +5891,9 @@ static int
 view_audit(const char *json)
 {
 	static const char *const keys[] = { "at", "worker", "request",
-	    "record", "id", "peer" };
+	    "record", "id", "peer", "detail" };
 	static const char *const hdr[] = { "时间", "人员", "请求", "记录",
-	    "编号", "来源地址" };
+	    "编号", "来源地址", "内容" };
 	struct json_doc		 doc;
 	const struct json_node	*root, *list;
 	size_t			 n;

@@ -389,7 +389,8 @@ def test_usage():
     rc, so, se = h.run([REPORT, "--format", "pdf"])
     is_(rc, 2, "a bad --format: exit 2")
     rc, so, se = h.run([REPORT, "--internal"])
-    is_(rc, 2, "--internal is refused (no audited reads here): exit 2")
+    is_(rc, 2, "--internal is refused without report_edition internal: "
+        "exit 2")
     like(se.strip(), r"^pingan-report: [^\n]* / [^\n]*$",
          "... in one line, Chinese then English")
     rc, so, se = h.run([REPORT, "--bogus"])

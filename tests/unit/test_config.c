@@ -97,6 +97,7 @@ test_equal(const struct config *a, const struct config *b)
 	    strcmp(a->reports_dir, b->reports_dir) == 0 &&
 	    strcmp(a->backups_dir, b->backups_dir) == 0 &&
 	    a->backups_keep == b->backups_keep &&
+	    a->report_edition == b->report_edition &&
 	    a->log_level == b->log_level &&
 	    a->log_target == b->log_target &&
 	    strcmp(a->timezone, b->timezone) == 0 &&
@@ -158,6 +159,7 @@ static const char test_all_other[] =
     "reports_dir other/reports\n"
     "backups_dir other/backups\n"
     "backups_keep 3\n"
+    "report_edition internal\n"
     "log_level debug\n"
     "timezone UTC\n"
     "screening_cutoff 17:30\n"
@@ -391,6 +393,15 @@ test_types(void)
 	is_int(test_parse(&cfg, "synchronous 2\n"), -EINVAL,
 	    "enum by number");
 
+	is_int(cfg.report_edition, CONFIG_EDITION_PUBLIC,
+	    "default report_edition: public");
+	is_int(test_parse(&cfg, "report_edition internal\n"), 0,
+	    "report_edition internal");
+	is_int(cfg.report_edition, CONFIG_EDITION_INTERNAL, "internal value");
+	ok(test_parse(&cfg, "report_edition secret\n") < 0,
+	    "report_edition secret refused");
+	is_int(test_parse(&cfg, "report_edition public\n"), 0,
+	    "report_edition public");
 	is_int(cfg.log_target, LOG_TARGET_STDERR, "default log_target");
 	is_int(test_parse(&cfg, "log_target syslog\n"), 0, "log_target syslog");
 	is_int(cfg.log_target, LOG_TARGET_SYSLOG, "syslog value");
@@ -630,8 +641,8 @@ test_reload(void)
 	is_int(test_parse(&src, test_all_other), 0, "src with every key changed");
 
 	is_int(config_reload(&dst, &def), 0, "reloading the same: no change");
-	is_int(config_reload(&dst, &src), 25,
-	    "24 reloadable keys and the window list changed");
+	is_int(config_reload(&dst, &src), 26,
+	    "25 reloadable keys and the window list changed");
 	is_str(dst.reports_dir, "other/reports", "reports_dir reloaded");
 	is_int(dst.backups_keep, 3, "backups_keep reloaded");
 

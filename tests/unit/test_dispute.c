@@ -1192,6 +1192,114 @@ test_store_reads(struct store *st, struct store *reader)
 	free(j);
 }
 
+/* REPORT-SENSITIVE of one day on the writer, committed; NULL on failure. */
+static char *
+ssens(struct store *st, int32_t day, size_t *n)
+{
+	struct ledger_sensitive	 q;
+	char			 label[11], err[256], *json;
+
+	calendar_day_format(day, label);
+	memset(&q, 0, sizeof(q));
+	q.kind = "day";
+	q.period = label;
+	q.from = q.to = day;
+	q.now_ms = T(0, 21);
+	q.peer = "admin(uid 0, pid 1)";
+	*n = 99;
+	if (store_begin(st) != 0)
+		return NULL;
+	if ((json = ledger_sensitive(st, &q, n, err, sizeof(err))) == NULL) {
+		printf("#   %s: %s\n", label, err);
+		store_rollback(st);
+		return NULL;
+	}
+	if (store_commit(st) != 0) {
+		free(json);
+		return NULL;
+	}
+	return json;
+}
+
+/*
+ * The internal edition's sensitive fields: the disputes of a day with
+ * their parties (reported, open at its end, or changed in it), the
+ * register as it stood at its end, each record an audit row of the peer.
+ */
+static void
+test_sensitive(struct store *st, struct store *reader)
+{
+	static const uint8_t	 uuid[16] = { 1 };
+	enum proto_err		 e;
+	int64_t			 audit;
+	size_t			 n;
+	char			*j;
+
+	audit = raw_int("SELECT count(*) FROM audit_log");
+	j = ssens(st, DAY - 4, &n);
+	has(j, "{\"edition\":\"internal\",\"kind\":\"day\",\"period\":"
+	    "\"2026-11-22\",\"from\":\"2026-11-22\",\"to\":\"2026-11-22\","
+	    "\"as_of\":\"2026-11-23T00:00:00+08:00\",\"disputes\":[{\"id\":\""
+	    D1 "\",\"village\":\"DK\",\"village_name\":\"东坑村\","
+	    "\"category\":\"邻里\",\"summary\":\"宅基地\",\"status\":"
+	    "\"mediated\",\"parties\":\"张某、李某\",\"contacts\":"
+	    "\"13800000000\",\"reported_at\":\"2026-11-16T09:00:00+08:00\"}],"
+	    "\"risks\":[]}", "the 22nd: D1, mediated that day, with its "
+	    "parties; the register not yet");
+	free(j);
+	is_int((int)n, 1, "... one record");
+	is_int(raw_int("SELECT count(*) FROM audit_log"), audit + 1,
+	    "... one audit row");
+	is_int(raw_int("SELECT count(*) FROM audit_log a JOIN dispute d ON "
+	    "d.client_id = a.record_id WHERE a.worker_id IS NULL AND "
+	    "a.request = 'REPORT-SENSITIVE' AND a.record = 'dispute' AND "
+	    "a.peer = 'admin(uid 0, pid 1)' AND a.detail = 'day 2026-11-22' "
+	    "AND a.at_ms = " "1795698000000"), 1,
+	    "... read by the peer, no worker, what was asked, when");
+
+	j = ssens(st, DAY - 7, &n);
+	has(j, "\"disputes\":[{\"id\":\"" D1 "\"", "the 19th: D1, open at "
+	    "its end");
+	has(j, "\"status\":\"open\",\"parties\":\"张某、李某\"",
+	    "... as it was then");
+	free(j);
+	j = ssens(st, DAY - 2, &n);
+	has(j, "\"disputes\":[],\"risks\":[]}", "the 24th: D1 mediated "
+	    "before, D2 has no parties, the register empty");
+	free(j);
+	is_int((int)n, 0, "... no record");
+	j = ssens(st, DAY - 1, &n);
+	has(j, "\"disputes\":[],\"risks\":[{\"id\":\"" R1 "\",\"person\":"
+	    "\"王某\",\"reason\":\"越级上访\",\"cadre\":{\"code\":\"S002\"",
+	    "the 25th: the entry added that day");
+	has(j, "\"status\":\"watch\",\"dispute\":\"" D2 "\"",
+	    "... in watch at the day's end, linked");
+	free(j);
+	j = ssens(st, DAY, &n);
+	has(j, "\"status\":\"resolved\"", "the 26th: resolved that day");
+	free(j);
+	is_int(raw_int("SELECT count(*) FROM audit_log"), audit + 4,
+	    "one audit row per record returned, none for empty answers");
+	is_int(raw_int("SELECT count(*) FROM audit_log WHERE record = 'risk' "
+	    "AND worker_id IS NULL"), 2, "... the register's among them");
+
+	is_int(store_audit_add_admin(st, T(0, 21), "REPORT-SENSITIVE",
+	    "dispute", uuid, NULL, NULL), -EINVAL,
+	    "an admin read names its peer");
+	is_int(raw_exec("INSERT INTO audit_log (at_ms, request, record, "
+	    "record_id) VALUES (1, 'TEST', 'dispute', zeroblob(16))"),
+	    SQLITE_CONSTRAINT, "a row with neither worker nor peer is refused");
+	is_int(raw_exec("UPDATE audit_log SET detail = 'x' WHERE worker_id "
+	    "IS NULL"), SQLITE_CONSTRAINT, "... and the admin's rows are "
+	    "append-only too");
+	j = sread(reader, "S001", T(0, 22), "AUDIT-LIST", false, &e);
+	has(j, "\"worker\":null,\"request\":\"REPORT-SENSITIVE\","
+	    "\"record\":\"dispute\",\"id\":\"" D1 "\",\"peer\":\"admin(uid 0, "
+	    "pid 1)\",\"detail\":\"day 2026-11-22\"}",
+	    "AUDIT-LIST shows them: no worker, the peer, what was asked");
+	free(j);
+}
+
 /* Reports and the summary over the records of test_store_writes. */
 static void
 test_reports(struct store *reader)
@@ -1428,6 +1536,7 @@ main(void)
 	ok(reader != NULL, "a reader: %s", reader ? "ok" : err);
 	if (reader) {
 		test_store_reads(st, reader);
+		test_sensitive(st, reader);
 		test_reports(reader);
 		test_explain(reader);
 		store_close(reader);

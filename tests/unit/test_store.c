@@ -12,6 +12,7 @@
 #include "pingan.h"
 #include "tap.h"
 
+extern const char *const store_migrations[];
 extern const int store_migrations_count;
 
 static char	dir[] = "/tmp/pingan-test-store.XXXXXX";
@@ -404,6 +405,52 @@ done:
 	store_close(w);
 }
 
+/*
+ * Schema 6 makes the audit log again (worker_id may be NULL for a read
+ * by the admin socket's peer): a file at schema 5 keeps every row, its
+ * id, and the triggers that keep it append-only.
+ */
+static void
+test_migrate_audit(void)
+{
+	struct store	*st;
+	char		 file[sizeof(path)], err[512], sql[128];
+	char		 saved[sizeof(path)];
+	int		 i, rc = 0;
+
+	if (snprintf(file, sizeof(file), "%s/v5.db", dir) >= (int)sizeof(file))
+		return;
+	for (i = 0; i < 5 && rc == 0; i++)
+		rc = raw_exec(file, store_migrations[i]);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = 5; "
+	    "PRAGMA application_id = %lld", raw_int(path,
+	    "PRAGMA application_id"));
+	is_int(rc == 0 ? raw_exec(file, sql) : rc, 0, "a file at schema 5");
+	is_int(raw_exec(file, "INSERT INTO worker (id, code, name, role, "
+	    "created_ms, updated_ms) VALUES (7, 'S001', 's', 'supervisor', 1, "
+	    "1); INSERT INTO audit_log (id, at_ms, worker_id, request, record, "
+	    "record_id, peer) VALUES (42, 5, 7, 'DISPUTE-SHOW', 'dispute', "
+	    "zeroblob(16), '127.0.0.1:1')"), 0, "... with an audit row");
+	snprintf(saved, sizeof(saved), "%s", path);
+	snprintf(path, sizeof(path), "%s", file);
+	st = open_store(err, sizeof(err));
+	snprintf(path, sizeof(path), "%s", saved);
+	ok(st != NULL, "schema 5 opens: %s", st ? "migrated" : err);
+	is_int(st ? store_schema_version(st) : -1, store_migrations_count,
+	    "... to the last version");
+	store_close(st);
+	is_int(raw_int(file, "SELECT count(*) FROM audit_log WHERE id = 42 AND "
+	    "at_ms = 5 AND worker_id = 7 AND request = 'DISPUTE-SHOW' AND "
+	    "peer = '127.0.0.1:1' AND detail IS NULL"), 1,
+	    "the audit row is kept whole, with its id");
+	is_int(raw_exec(file, "UPDATE audit_log SET peer = 'x'"), -1,
+	    "... and still cannot be changed");
+	is_int(raw_exec(file, "DELETE FROM audit_log"), -1,
+	    "... nor deleted");
+	is_int(raw_int(file, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'audit_log_at'"), 1, "... and its index is back");
+}
+
 int
 main(void)
 {
@@ -436,6 +483,7 @@ main(void)
 	store_close(st);
 	test_ids();
 	test_backup();
+	test_migrate_audit();
 
 	is_int(raw_exec(path, "PRAGMA user_version = 99"), 0, "pretend newer");
 	st = open_store(err, sizeof(err));

@@ -669,7 +669,7 @@ test_explain(struct store *st)
 	memset(&e, 0, sizeof(e));
 	is_int(store_summary_explain(st, explain_line, &e), 0,
 	    "EXPLAIN QUERY PLAN of every summary query");
-	is_int(e.queries, 8, "eight queries explained");
+	is_int(e.queries, STORE_SUMMARY_QUERIES, "every summary query explained");
 	ok(e.lines >= 8, "with their plans");
 	is_int(e.scans, 0, "no summary query scans a field table");
 }
