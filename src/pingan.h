@@ -1165,6 +1165,7 @@ enum store_result store_checkin_insert(struct store *, const struct checkin *,
 	    int64_t *ret_rowid);
 int64_t	 store_checkin_count(struct store *);
 int	 store_health(struct store *);
+int	 store_probe(struct store *);
 int	 store_password_set(struct store *, int64_t worker_id,
 	    const char *hash);
 int	 store_password_clear(struct store *, int64_t worker_id);
@@ -1465,6 +1466,11 @@ void	 conn_resume_queue(struct server *);
 void	 conn_shutdown(struct server *);
 void	 conn_shutdown_write(struct server *);
 bool	 conn_all_flushed(struct server *);
+
+/* fault.c (tests only: PINGAN_FAULTS names the control file) */
+struct sqlite3;
+bool	 fault_install(void);
+void	 fault_attach(struct sqlite3 *);
 
 /* metrics.c */
 extern const int metrics_http_statuses[METRICS_STATUSES];

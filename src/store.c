@@ -538,6 +538,7 @@ store_ids_open_file(struct store *st, const char *ids_path)
 		    "out of memory");
 		return -EIO;
 	}
+	fault_attach(st->ids);
 	sqlite3_extended_result_codes(st->ids, 1);
 	sqlite3_busy_timeout(st->ids, 5000);
 	if (store_exec(st, st->ids, "PRAGMA journal_mode = WAL; "
@@ -638,12 +639,14 @@ store_open(const char *path, const struct config *cfg, char *ret_err,
 		snprintf(ret_err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
+	(void)fault_install();	/* tests only: PINGAN_FAULTS */
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(ret_err, errlen, "%s: cannot open database: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
 	}
+	fault_attach(st->db);
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, 5000);
 	if ((stmt = store_prepare(st, st->db, "PRAGMA journal_mode = WAL",
@@ -763,6 +766,8 @@ store_open_reader(const char *path, char *ret_err, size_t errlen)
 		store_close(st);
 		return NULL;
 	}
+	fault_attach(st->db);
+	fault_attach(st->ids);
 	sqlite3_busy_timeout(st->db, 5000);
 	sqlite3_busy_timeout(st->ids, 5000);
 	/* a checkpoint syncs the database file as the writer would */
@@ -1546,6 +1551,24 @@ int64_t
 store_checkin_count(struct store *st)
 {
 	return store_int(st, "SELECT coalesce(max(id), 0) FROM checkin");
+}
+
+/*
+ * Tries one small write transaction (meta's epoch rewritten as it is): how
+ * the writer learns that writes work again after a failed commit, when no
+ * client is writing.  0, or -EIO with the error kept.
+ */
+int
+store_probe(struct store *st)
+{
+	if (store_begin(st) != 0)
+		return -EIO;
+	if (store_exec(st, st->db, "UPDATE meta SET value = value "
+	    "WHERE key = 'epoch'") != 0) {
+		(void)store_rollback(st);
+		return -EIO;
+	}
+	return store_commit(st) == 0 ? 0 : -EIO;
 }
 
 /* Reads the database (health checks): 0, or -EIO with the error kept. */

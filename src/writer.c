@@ -261,6 +261,28 @@ writer_ledger(struct writer *w, struct wjob *job)
 		job->result = STORE_REFUSED;
 }
 
+/*
+ * After a failed commit, with nothing to write: tries a small write once a
+ * second, so that the failure clears (and /healthz says so) as soon as the
+ * disk takes writes again, not only at the next check-in.
+ */
+static void
+writer_probe(struct writer *w)
+{
+	int	 r = store_probe(w->store);
+
+	pthread_mutex_lock(&w->lock);
+	if (r == 0) {
+		w->stats.failing = false;
+		w->stats.last_commit_ms = writer_clock_ms(CLOCK_REALTIME);
+	} else
+		snprintf(w->stats.last_error, sizeof(w->stats.last_error),
+		    "%s", store_errmsg(w->store));
+	pthread_mutex_unlock(&w->lock);
+	if (r == 0)
+		log_info("writer: writes work again");
+}
+
 /* The thread: waits for jobs, runs them in batches, hands them back. */
 static void *
 writer_main(void *arg)
@@ -269,6 +291,7 @@ writer_main(void *arg)
 	struct wjob_list	 batch;
 	struct wjob		*job;
 	struct timespec		 deadline;
+	bool			 failing;
 	int			 n;
 
 	pthread_mutex_lock(&w->lock);
@@ -279,7 +302,10 @@ writer_main(void *arg)
 			deadline.tv_sec += 1;
 			if (pthread_cond_timedwait(&w->cond, &w->lock,
 			    &deadline) == ETIMEDOUT) {
+				failing = w->stats.failing;
 				pthread_mutex_unlock(&w->lock);
+				if (failing)
+					writer_probe(w);
 				(void)store_flush(w->store, false);
 				pthread_mutex_lock(&w->lock);
 			}

@@ -326,9 +326,11 @@ class Conn:
 class Daemon:
     """One pingand on 127.0.0.1 and an ephemeral port, in a temp dir."""
 
-    def __init__(self, demo=True, config=None, sock_dir=None, start=True):
+    def __init__(self, demo=True, config=None, sock_dir=None, start=True,
+                 env=None):
         self.dir = tempfile.mkdtemp(prefix="pingan-", dir=TMP)
         self.demo = demo
+        self.env = dict(os.environ, **(env or {}))
         self.home = os.path.join(self.dir, "home")
         os.mkdir(self.home)
         self.db_path = os.path.join(self.dir, "pingan.db")
@@ -407,7 +409,8 @@ class Daemon:
             mark = len(self.lines)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, cwd=self.dir)
+                                     stderr=subprocess.PIPE, cwd=self.dir,
+                                     env=self.env)
         self.readers = [
             threading.Thread(target=self._reader, args=(self.proc.stderr, ""),
                              daemon=True),
