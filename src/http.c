@@ -1629,7 +1629,9 @@ http_tick(evutil_socket_t fd, short events, void *arg)
 		snprintf(text, sizeof(text), "event: update\ndata: {\"seq\": %"
 		    PRIu64 ", \"at\": \"%s\"}\n\n", seq, at);
 		http_streams_send(h, text);
-	} else if (++h->idle_ticks >= HTTP_KEEPALIVE_S) {
+	} else if (++h->idle_ticks >= HTTP_KEEPALIVE_S ||
+	    h->idle_ticks >= h->srv->cfg->http_timeout / 2) {
+		/* before http_timeout closes an idle stream */
 		h->idle_ticks = 0;
 		http_streams_send(h, ": keepalive\n\n");
 	}
