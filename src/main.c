@@ -312,6 +312,8 @@ main(int argc, char *argv[])
 	srv->config_path = path;
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->graveyard);
+	if ((srv->auth_throttle = throttle_new(PINGAN_THROTTLE_MAX)) == NULL)
+		fatalx("out of memory for the AUTH throttle");
 	if ((srv->roster = store_roster_load(st)) == NULL)
 		fatalx("cannot load the roster: %s", store_errmsg(st));
 	log_info("database %s: schema version %d, %lld check-ins; roster: "
@@ -360,6 +362,7 @@ main(int argc, char *argv[])
 	writer_free(srv->writer);
 	store_close(st);
 	roster_free(srv->roster);
+	throttle_free(srv->auth_throttle);
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);
