@@ -772,6 +772,7 @@ struct server {
 	struct evconnlistener	*listener;
 	struct evconnlistener	*admin_listener;
 	struct event		*accept_timer;	/* re-arm after EMFILE */
+	bool			 accept_paused;	/* out of descriptors */
 	struct event		*reap_ev;	/* frees closed connections */
 	struct conn_list	 conns;
 	struct conn_list	 graveyard;
