@@ -70,66 +70,44 @@ class Admin:
 
 # ---- scenarios on the main daemon: each returns the reply line ------------
 
-def s_line_too_long(d):
-    with d.conn() as c:
-        return c.request("PING " + "x" * 600)
+# Codes one request produces: (worker to AUTH as, or None; the request,
+# where {id} and {id2} stand for fresh ids).
+ONE_LINE = {
+    "line_too_long": (None, "PING " + "x" * 600),
+    "syntax": ("P001", 'CHECKIN grid=DK-01 kind=patrol note="unterminated'),
+    "unknown_command": (None, "FROBNICATE"),
+    "missing_field": ("P001", "CHECKIN kind=patrol"),
+    "bad_field": ("P001", "CHECKIN grid=DK-01 kind=patrol colour=red"),
+    "unknown_grid": ("P001", "CHECKIN grid=XX-99 kind=patrol"),
+    "bad_time": ("P001", "CHECKIN grid=DK-01 kind=patrol at=yesterday"),
+    "auth_required": (None, "CHECKIN grid=DK-01 kind=patrol"),
+    "auth_failed": (None, "AUTH P001 " + BAD),
+    "forbidden": ("P001", "SUMMARY"),		# supervisors only
+    "not_found": ("P001", "PATROL-POINT id={id} patrol={id2}"),
+    "unknown_village": ("P005", "PATROL-START id={id} type=security "
+                        "villages=QQ"),
+    "unknown_worker": ("P006", "PATROL-START id={id} type=security "
+                       "villages=DK members=Z999"),
+    "unknown_category": ("G002", "DISPUTE-REPORT id={id} village=DK "
+                         "category=不存在 source=village summary=测试"),
+}
+
+
+def one_line(code):
+    """A scenario that sends ONE_LINE[code] on a connection of its own."""
+    worker, line = ONE_LINE[code]
+
+    def scenario(d):
+        with (d.authed(worker) if worker else d.conn()) as c:
+            return c.request(line.format(id=h.new_id(), id2=h.new_id()))
+    scenario.__name__ = "s_" + code
+    return scenario
 
 
 def s_bad_utf8(d):
     with d.conn() as c:
         c.send(b"PING \xff\xfe\n")
         return c.readline()
-
-
-def s_syntax(d):
-    with d.authed("P001") as c:
-        return c.request('CHECKIN grid=DK-01 kind=patrol note="unterminated')
-
-
-def s_unknown_command(d):
-    with d.conn() as c:
-        return c.request("FROBNICATE")
-
-
-def s_missing_field(d):
-    with d.authed("P001") as c:
-        return c.request("CHECKIN kind=patrol")
-
-
-def s_bad_field(d):
-    with d.authed("P001") as c:
-        return c.request("CHECKIN grid=DK-01 kind=patrol colour=red")
-
-
-def s_unknown_grid(d):
-    with d.authed("P001") as c:
-        return c.request("CHECKIN grid=XX-99 kind=patrol")
-
-
-def s_bad_time(d):
-    with d.authed("P001") as c:
-        return c.request("CHECKIN grid=DK-01 kind=patrol at=yesterday")
-
-
-def s_auth_required(d):
-    with d.conn() as c:
-        return c.request("CHECKIN grid=DK-01 kind=patrol")
-
-
-def s_auth_failed(d):
-    with d.conn() as c:
-        return c.request("AUTH P001 " + BAD)
-
-
-def s_forbidden(d):
-    with d.authed("P001") as c:
-        return c.request("SUMMARY")	# supervisors only
-
-
-def s_not_found(d):
-    with d.authed("P001") as c:
-        return c.request("PATROL-POINT id=%s patrol=%s" %
-                         (h.new_id(), h.new_id()))
 
 
 def s_patrol_closed(d):
@@ -149,24 +127,6 @@ def s_patrol_busy(d):
              "patrol_busy: a patrol starts")
         return c.request("PATROL-START id=%s type=security villages=CJ" %
                          h.new_id())
-
-
-def s_unknown_village(d):
-    with d.authed("P005") as c:
-        return c.request("PATROL-START id=%s type=security villages=QQ" %
-                         h.new_id())
-
-
-def s_unknown_worker(d):
-    with d.authed("P006") as c:
-        return c.request("PATROL-START id=%s type=security villages=DK "
-                         "members=Z999" % h.new_id())
-
-
-def s_unknown_category(d):
-    with d.authed("G002") as c:
-        return c.request("DISPUTE-REPORT id=%s village=DK category=不存在 "
-                         "source=village summary=测试" % h.new_id())
 
 
 def s_bad_transition(d):
@@ -209,12 +169,9 @@ def s_auth_blocked(d):
         return c.request("AUTH P001 %s" % d.creds["P001"])
 
 
-MAIN = [s_line_too_long, s_bad_utf8, s_syntax, s_unknown_command,
-        s_missing_field, s_bad_field, s_unknown_grid, s_bad_time,
-        s_auth_required, s_auth_failed, s_forbidden, s_not_found,
-        s_patrol_closed, s_patrol_busy, s_unknown_village, s_unknown_worker,
-        s_unknown_category, s_bad_transition, s_conflict, s_import,
-        s_auth_blocked]
+MAIN = [one_line(code) for code in ONE_LINE] + [
+    s_bad_utf8, s_patrol_closed, s_patrol_busy, s_bad_transition, s_conflict,
+    s_import, s_auth_blocked]
 
 # ---- scenarios that need a daemon of their own -----------------------------
 
