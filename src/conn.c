@@ -10,7 +10,9 @@
  * AUTH), requests in flight per connection (pipeline_max), unsent reply
  * bytes (output_max), jobs waiting for the writer (queue_max).  Hitting one
  * of the last three stops reading from that connection until it drains;
- * the kernel's socket buffer then pushes back on the client.
+ * the kernel's socket buffer then pushes back on the client, and
+ * idle_timeout closes a client that leaves its replies unread.  Failed
+ * AUTH is throttled per address (throttle.c).
  */
 #include <errno.h>
 #include <stdlib.h>
