@@ -174,6 +174,10 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY_INT(idle_timeout, 300, 1, 86400, true),
 	CONFIG_KEY_INT(auth_timeout, 30, 1, 3600, true),
 	CONFIG_KEY_INT(auth_delay_ms, 1000, 0, 60000, true),
+	CONFIG_KEY_INT(auth_delay_max_ms, 10000, 0, 600000, true),
+	CONFIG_KEY_INT(auth_block_after, 10, 0, 1000000, true),
+	CONFIG_KEY_INT(auth_block_window, 600, 1, 86400, true),
+	CONFIG_KEY_INT(auth_block_seconds, 300, 1, 86400, true),
 	CONFIG_KEY_INT(max_future, 300, 0, 86400, true),
 	CONFIG_KEY_INT(max_past_days, 366, 0, 36600, true),
 	CONFIG_KEY_INT(shutdown_timeout, 10, 1, 600, true),
@@ -881,6 +885,17 @@ fail:
 }
 
 /* Frees the strings of cfg; a zeroed or already freed cfg is fine. */
+/* The failed-login policy of the auth_* keys (AUTH and dashboard logins). */
+void
+config_auth_policy(const struct config *cfg, struct throttle_policy *pol)
+{
+	pol->delay_ms = cfg->auth_delay_ms;
+	pol->delay_max_ms = cfg->auth_delay_max_ms;
+	pol->block_after = cfg->auth_block_after;
+	pol->window_s = cfg->auth_block_window;
+	pol->block_s = cfg->auth_block_seconds;
+}
+
 void
 config_free(struct config *cfg)
 {

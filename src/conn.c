@@ -10,7 +10,9 @@
  * AUTH), requests in flight per connection (pipeline_max), unsent reply
  * bytes (output_max), jobs waiting for the writer (queue_max).  Hitting one
  * of the last three stops reading from that connection until it drains;
- * the kernel's socket buffer then pushes back on the client.
+ * the kernel's socket buffer then pushes back on the client, and
+ * idle_timeout closes a client that leaves its replies unread.  Failed
+ * AUTH is throttled per address (throttle.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -57,6 +59,16 @@ conn_now_ms(void)
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns a monotonic clock in milliseconds, for the AUTH throttle. */
+static int64_t
+conn_mono_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -277,18 +289,52 @@ conn_flush(struct conn *c)
 	}
 }
 
-/* Handles AUTH: on success the connection acts for that worker. */
+/*
+ * Refuses AUTH from an address blocked after too many failures: at once,
+ * without looking at the token, and closes the connection.
+ */
+static void
+conn_auth_blocked(struct conn *c, int64_t left_ms)
+{
+	struct pending	*p;
+	char		 left[32];
+
+	snprintf(left, sizeof(left), "%lld s", (long long)(left_ms + 999) /
+	    1000);
+	c->close_reason = "AUTH from a blocked address";
+	if ((p = conn_pending_new(c)) == NULL) {
+		conn_close(c, "out of memory");
+		return;
+	}
+	conn_pending_err(p, PROTO_ERR_AUTH_BLOCKED, left);
+	p->close_after = true;
+	conn_pause(c, CONN_PAUSE_CLOSING);
+}
+
+/*
+ * Handles AUTH: on success the connection acts for that worker.  Failures
+ * are counted per address (throttle.c): each one is answered later than
+ * the one before, and too many block the address for a while.
+ */
 static void
 conn_auth(struct conn *c, const struct proto_request *req)
 {
+	const struct config	*cfg = c->srv->cfg;
 	const struct worker	*w;
 	struct pending		*p;
+	struct throttle_policy	 pol;
 	struct timeval		 tv;
-	int64_t			 cred;
+	int64_t			 cred, now, delay;
+	bool			 blocked;
 	char			 q[64];
 
 	if (req->nargs != 3) {
 		conn_reply_err(c, PROTO_ERR_SYNTAX, "AUTH <worker> <token>");
+		return;
+	}
+	now = conn_mono_ms();
+	if ((delay = throttle_check(c->srv->auth_throttle, c->peer, now)) > 0) {
+		conn_auth_blocked(c, delay);
 		return;
 	}
 	w = roster_worker_by_code(c->srv->roster, req->args[1]);
@@ -300,8 +346,10 @@ conn_auth(struct conn *c, const struct proto_request *req)
 		c->cred_id = cred;
 		if (c->auth_timer)
 			evtimer_del(c->auth_timer);
-		bufferevent_set_timeouts(c->bev, &(struct timeval){
-		    .tv_sec = c->srv->cfg->idle_timeout }, NULL);
+		throttle_success(c->srv->auth_throttle, c->peer);
+		tv.tv_sec = cfg->idle_timeout;
+		tv.tv_usec = 0;
+		bufferevent_set_timeouts(c->bev, &tv, &tv);
 		log_debug("conn %llu: %s authenticated as %s",
 		    (unsigned long long)c->id, c->peer, w->code);
 		conn_reply(c, "OK %s %s", w->code, roster_role_name(w->role));
@@ -320,8 +368,16 @@ conn_auth(struct conn *c, const struct proto_request *req)
 	p->done = false;
 	c->delayed = p;
 	conn_pause(c, CONN_PAUSE_AUTH);
-	tv.tv_sec = c->srv->cfg->auth_delay_ms / 1000;
-	tv.tv_usec = (c->srv->cfg->auth_delay_ms % 1000) * 1000;
+	config_auth_policy(cfg, &pol);
+	delay = throttle_fail(c->srv->auth_throttle, &pol, c->peer, now,
+	    &blocked);
+	if (blocked)
+		log_warn("conn %llu: %s: %d failed AUTH from this address "
+		    "within %d s: its AUTH is refused for %d s",
+		    (unsigned long long)c->id, c->peer, cfg->auth_block_after,
+		    cfg->auth_block_window, cfg->auth_block_seconds);
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
 	evtimer_add(c->delay_timer, &tv);
 }
 
@@ -867,7 +923,8 @@ conn_event_cb(struct bufferevent *bev, short events, void *arg)
 	struct conn	*c = arg;
 
 	if (events & BEV_EVENT_TIMEOUT) {
-		conn_close(c, "idle timeout");
+		conn_close(c, events & BEV_EVENT_WRITING ?
+		    "idle timeout: replies not read" : "idle timeout");
 		return;
 	}
 	if (events & BEV_EVENT_ERROR) {
@@ -927,9 +984,14 @@ conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer)
 	    c);
 	bufferevent_setwatermark(c->bev, EV_WRITE,
 	    (size_t)srv->cfg->output_max / 2, 0);
+	/*
+	 * Idle is silent for idle_timeout, or not reading its replies for as
+	 * long (the write timeout runs only while replies wait to be sent;
+	 * the read timeout not while reading is paused for them).
+	 */
 	tv.tv_sec = srv->cfg->idle_timeout;
 	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	if (c->auth_timer) {
 		tv.tv_sec = srv->cfg->auth_timeout;
 		evtimer_add(c->auth_timer, &tv);

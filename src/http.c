@@ -84,6 +84,7 @@ struct http_call {
 	char			 peer[PINGAN_PEER_MAX];
 	char			 host[48];	/* the peer's address */
 	char			 kind[8];	/* a report's: day, week, ... */
+	struct event		*delay;		/* a refused login's answer */
 };
 TAILQ_HEAD(http_call_list, http_call);
 
@@ -316,6 +317,16 @@ http_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A monotonic clock in ms: the throttle's, shared with AUTH (conn.c). */
+static int64_t
+http_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The reason phrase of a status. */
 static const char *
 http_reason(int status)
@@ -463,6 +474,8 @@ http_call_free(struct http_call *call)
 	if (call == NULL)
 		return;
 	TAILQ_REMOVE(&call->h->calls, call, entry);
+	if (call->delay)
+		event_free(call->delay);
 	proto_request_free(&call->q);
 	free(call);
 }
@@ -525,10 +538,34 @@ http_job_done(struct http *h, struct wjob *job)
 		    job->detail[0] ? job->detail : NULL);
 	else
 		http_proto_error(call, PROTO_ERR_STORAGE, NULL);
-	http_call_free(call);
+	if (call->delay == NULL)	/* a refused login answers later */
+		http_call_free(call);
 }
 
 /* ---- access ------------------------------------------------------------ */
+
+/*
+ * Answers 429 (with Retry-After) when the caller's address is blocked
+ * after too many failed logins or AUTHs; true then.
+ */
+static bool
+http_throttled(struct http_call *call)
+{
+	struct http	*h = call->h;
+	char		 retry[32];
+	int64_t		 wait_ms;
+
+	if ((wait_ms = throttle_check(h->srv->auth_throttle, call->host,
+	    http_mono_ms())) <= 0)
+		return false;
+	h->srv->metrics.http_logins_failed++;
+	snprintf(retry, sizeof(retry), "%" PRId64, (wait_ms + 999) / 1000);
+	evhttp_add_header(evhttp_request_get_output_headers(call->req),
+	    "Retry-After", retry);
+	http_error(call, 429, "throttled", "登录失败次数过多,请稍后再试 (too "
+	    "many failed logins from this address; try again later)", NULL);
+	return true;
+}
 
 /* The worker of a call if it may read the dashboard now, else NULL. */
 static const struct worker *
@@ -562,6 +599,8 @@ http_authenticate(struct http_call *call)
 	ih = evhttp_request_get_input_headers(call->req);
 	if ((v = evhttp_find_header(ih, "Authorization")) != NULL &&
 	    strncasecmp(v, "Bearer ", 7) == 0) {
+		if (http_throttled(call))
+			return 429;
 		v += 7;
 		while (*v == ' ')
 			v++;
@@ -570,7 +609,13 @@ http_authenticate(struct http_call *call)
 		    roster_authenticate_token(h->srv->roster, v, len,
 		    &worker_id)) == 0 ||
 		    (w = http_worker_ok(h, worker_id, cred_id)) == NULL) {
+			struct throttle_policy	 pol;
+			bool			 blocked;
+
 			h->srv->metrics.http_logins_failed++;
+			config_auth_policy(h->srv->cfg, &pol);
+			(void)throttle_fail(h->srv->auth_throttle, &pol,
+			    call->host, http_mono_ms(), &blocked);
 			http_error(call, 401, "auth_failed",
 			    "令牌无效 (the token is not valid)", NULL);
 			return 401;
@@ -771,15 +816,47 @@ http_json_me(struct http *h, const struct worker *w, int64_t expires_ms,
 	json_close(j, '}');
 }
 
-/* A refused login: counted, throttled, logged, 401. */
+/* Sends a refused login's 401 once its delay has passed. */
+static void
+http_login_delayed(evutil_socket_t fd, short events, void *arg)
+{
+	struct http_call	*call = arg;
+
+	http_error(call, 401, "auth_failed",
+	    "工号或口令错误 (wrong worker code, token or password)", NULL);
+	http_call_free(call);
+}
+
+/*
+ * A refused login: counted and throttled like a failed AUTH (the same
+ * table and policy: the auth_* keys), logged; the 401 leaves after the
+ * throttle's delay, which doubles with each failure of the address.
+ */
 static void
 http_login_refused(struct http_call *call, const char *code)
 {
-	struct http	*h = call->h;
+	struct http		*h = call->h;
+	struct throttle_policy	 pol;
+	struct timeval		 tv;
+	int64_t			 delay;
+	bool			 blocked;
+	char			 q[64];
 
 	h->srv->metrics.http_logins_failed++;
-	throttle_fail(h->srv->throttle, call->host, http_now_ms());
-	log_info("http: %s: login refused for '%s'", call->peer, code);
+	config_auth_policy(h->srv->cfg, &pol);
+	delay = throttle_fail(h->srv->auth_throttle, &pol, call->host,
+	    http_mono_ms(), &blocked);
+	log_quote(q, sizeof(q), code, strlen(code));
+	log_warn("http: %s: login refused for '%s'%s", call->peer, q, blocked ?
+	    "; logins and AUTH from this address are refused for a while" :
+	    "");
+	if (delay > 0 && (call->delay = evtimer_new(h->srv->base,
+	    http_login_delayed, call)) != NULL) {
+		tv.tv_sec = (time_t)(delay / 1000);
+		tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
+		if (evtimer_add(call->delay, &tv) == 0)
+			return;		/* answered by http_login_delayed */
+	}
 	http_error(call, 401, "auth_failed",
 	    "工号或口令错误 (wrong worker code, token or password)", NULL);
 }
@@ -795,7 +872,7 @@ http_login_accepted(struct http_call *call, const struct worker *w,
 	char			 id[SESSION_ID_MAX], cookie[256];
 	int64_t			 now = http_now_ms();
 
-	throttle_success(h->srv->throttle, call->host);
+	throttle_success(h->srv->auth_throttle, call->host);
 	if (!((cfg->dashboard_roles >> w->role) & 1)) {
 		http_error(call, 403, "forbidden",
 		    "该角色无权查看工作台 (this role may not see the "
@@ -868,23 +945,13 @@ http_login(struct http_call *call)
 	struct wjob		*job;
 	const struct worker	*w;
 	const char		*ct, *code, *token, *pw, *what;
-	char			 buf[HTTP_QUERY_MAX + 1], retry[32];
-	int64_t			 now = http_now_ms(), cred = 0, wait_ms;
+	char			 buf[HTTP_QUERY_MAX + 1];
+	int64_t			 cred = 0;
 	size_t			 n;
 	int			 r;
 
-	if ((wait_ms = throttle_check(h->srv->throttle, call->host, now)) >
-	    0) {
-		h->srv->metrics.http_logins_failed++;
-		snprintf(retry, sizeof(retry), "%" PRId64,
-		    (wait_ms + 999) / 1000);
-		evhttp_add_header(evhttp_request_get_output_headers(call->req),
-		    "Retry-After", retry);
-		http_error(call, 429, "throttled",
-		    "登录失败次数过多,请稍后再试 (too many failed logins; "
-		    "try again later)", NULL);
+	if (http_throttled(call))
 		return;
-	}
 	ih = evhttp_request_get_input_headers(call->req);
 	ct = evhttp_find_header(ih, "Content-Type");
 	if (ct == NULL || strncasecmp(ct,

@@ -59,6 +59,16 @@ listener_refuse(int fd, enum proto_err e)
 	close(fd);
 }
 
+/* An accept succeeded: a pause for lack of descriptors is over. */
+static void
+listener_resumed(struct server *srv)
+{
+	if (!srv->accept_paused)
+		return;
+	srv->accept_paused = false;
+	log_info("listener: accepting connections again");
+}
+
 /* Accepts a terminal's connection. */
 static void
 listener_accept(struct evconnlistener *l, evutil_socket_t fd,
@@ -68,6 +78,7 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 	char		 peer[PINGAN_PEER_MAX];
 	int		 one = 1;
 
+	listener_resumed(srv);
 	listener_addr_format(sa, peer, sizeof(peer));
 	if (srv->shutting_down) {
 		listener_refuse(fd, PROTO_ERR_SHUTTING_DOWN);
@@ -95,6 +106,7 @@ listener_admin_accept(struct evconnlistener *l, evutil_socket_t fd,
 	socklen_t	 len = sizeof(cred);
 	char		 peer[PINGAN_PEER_MAX];
 
+	listener_resumed(srv);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
 		log_warn("admin: cannot read peer credentials: %s",
 		    strerror(errno));
@@ -131,7 +143,11 @@ listener_rearm(evutil_socket_t fd, short events, void *arg)
 		evconnlistener_enable(srv->admin_listener);
 }
 
-/* Handles accept errors: pause on descriptor exhaustion, log the rest. */
+/*
+ * Handles accept errors: pause on descriptor exhaustion, log the rest.
+ * A pause is logged once, however many times the timer finds the
+ * descriptors still short, and its end once (listener_resumed).
+ */
 static void
 listener_error(struct evconnlistener *l, void *arg)
 {
@@ -141,8 +157,10 @@ listener_error(struct evconnlistener *l, void *arg)
 
 	if (err == EMFILE || err == ENFILE || err == ENOBUFS ||
 	    err == ENOMEM) {
-		log_warn("listener: accept: %s; pausing accepts for 100 ms",
-		    strerror(err));
+		if (!srv->accept_paused)
+			log_warn("listener: accept: %s; pausing accepts, "
+			    "retrying every 100 ms", strerror(err));
+		srv->accept_paused = true;
 		evconnlistener_disable(l);
 		evtimer_add(srv->accept_timer, &tv);
 		return;

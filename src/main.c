@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include "pingan.h"
 
 #define MAIN_DEFAULT_CONFIG PINGAN_SYSCONFDIR "/pingan/pingand.conf"
+#define MAIN_FD_RESERVE	64	/* descriptors beside the connections */
 
 static struct server	 server;
 static struct event	*main_drain_timer;
@@ -54,6 +56,33 @@ main_usage(FILE *f)
 	    "\n"
 	    "Signals: TERM/INT stop cleanly, HUP reloads the configuration.\n"
 	    "Protocol: docs/PROTOCOL.md.\n", MAIN_DEFAULT_CONFIG);
+}
+
+/*
+ * Raises the soft descriptor limit so that conn_max connections fit (a
+ * service starts with 1024); says so when the hard limit is lower, since
+ * accepting then pauses (listener.c) before conn_max is reached.
+ */
+static void
+main_nofile(const struct config *cfg)
+{
+	struct rlimit	rl;
+	rlim_t		want = (rlim_t)cfg->conn_max + MAIN_FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	    rl.rlim_max : want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want)
+		log_warn("descriptor limit %llu is below conn_max %d + %d: "
+		    "accepting will pause when it runs out (raise "
+		    "LimitNOFILE or ulimit -n)", (unsigned long long)rl.rlim_cur,
+		    cfg->conn_max, MAIN_FD_RESERVE);
+	else
+		log_debug("descriptor limit raised to %llu",
+		    (unsigned long long)rl.rlim_cur);
 }
 
 /* Receives finished jobs from the writer. */
@@ -157,6 +186,7 @@ main_reload(evutil_socket_t sig, short events, void *arg)
 	}
 	n = config_reload(srv->cfg, &fresh);
 	log_set_level(srv->cfg->log_level);
+	main_nofile(srv->cfg);
 	writer_set_batch_max(srv->writer, srv->cfg->batch_max);
 	log_info("reload: %s: %d setting%s changed", srv->config_path, n,
 	    n == 1 ? "" : "s");
@@ -298,6 +328,7 @@ main(int argc, char *argv[])
 	if (path == NULL)
 		log_info("no configuration file; using built-in defaults");
 
+	main_nofile(&cfg);
 	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0)
 		fatalx("libevent: no pthreads support");
@@ -313,6 +344,8 @@ main(int argc, char *argv[])
 	srv->config_path = path;
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->graveyard);
+	if ((srv->auth_throttle = throttle_new(PINGAN_THROTTLE_MAX)) == NULL)
+		fatalx("out of memory for the AUTH throttle");
 	if ((srv->roster = store_roster_load(st)) == NULL)
 		fatalx("cannot load the roster: %s", store_errmsg(st));
 	log_info("database %s: schema version %d, %lld check-ins; roster: "
@@ -366,6 +399,7 @@ main(int argc, char *argv[])
 	writer_free(srv->writer);
 	store_close(st);
 	roster_free(srv->roster);
+	throttle_free(srv->auth_throttle);
 	event_free(sigterm);
 	event_free(sigint);
 	event_free(sighup);

@@ -30,6 +30,7 @@ struct admin_request;
 #define PINGAN_UUID_STRLEN 36
 #define PINGAN_PEER_MAX   64	/* "address:port" of a peer */
 #define PINGAN_HASH_LEN   32	/* SHA-256 */
+#define PINGAN_THROTTLE_MAX 8192	/* addresses whose failed AUTHs count */
 
 /* ---- config ------------------------------------------------------------- */
 
@@ -88,6 +89,10 @@ struct config {
 	int	 idle_timeout;		/* seconds without a request */
 	int	 auth_timeout;		/* seconds to AUTH after connecting */
 	int	 auth_delay_ms;		/* delay before a failed AUTH's reply */
+	int	 auth_delay_max_ms;	/* the delay's cap as failures double it */
+	int	 auth_block_after;	/* failed AUTHs that block an address */
+	int	 auth_block_window;	/* seconds in which they are counted */
+	int	 auth_block_seconds;	/* how long the block lasts */
 	int	 pipeline_max;		/* requests in flight per connection */
 	int	 output_max;		/* bytes of unsent replies per connection */
 	int	 batch_max;		/* requests in one write transaction */
@@ -195,6 +200,7 @@ enum proto_err {
 	PROTO_ERR_UNKNOWN_WORKER,
 	PROTO_ERR_UNKNOWN_CATEGORY,
 	PROTO_ERR_BAD_TRANSITION,
+	PROTO_ERR_AUTH_BLOCKED,
 	PROTO_ERR__COUNT,
 };
 
@@ -885,9 +891,11 @@ struct server {
 	const char		*config_path;
 	struct writer		*writer;
 	struct roster		*roster;
+	struct throttle		*auth_throttle;	/* failed AUTHs per address */
 	struct evconnlistener	*listener;
 	struct evconnlistener	*admin_listener;
 	struct event		*accept_timer;	/* re-arm after EMFILE */
+	bool			 accept_paused;	/* out of descriptors */
 	struct event		*reap_ev;	/* frees closed connections */
 	struct conn_list	 conns;
 	struct conn_list	 graveyard;
@@ -898,8 +906,25 @@ struct server {
 	char			*line;		/* scratch line buffer */
 	size_t			 linesize;
 	struct http		*http;		/* the dashboard, or NULL */
-	struct throttle		*throttle;	/* failed logins per address */
 	struct metrics		 metrics;
+};
+
+/* ---- throttle: failed logins per address (throttle.c) -------------------- */
+
+struct throttle;
+
+/*
+ * What failed logins cost an address: the first failure's answer waits
+ * delay_ms, each further one in the window twice as long, at most
+ * delay_max_ms; the block_after-th failure within window_s seconds blocks
+ * the address for block_s seconds (block_after 0: never).
+ */
+struct throttle_policy {
+	int	 delay_ms;
+	int	 delay_max_ms;
+	int	 block_after;
+	int	 window_s;
+	int	 block_s;
 };
 
 /* ---- json: a small strict reader ----------------------------------------- */
@@ -1047,6 +1072,8 @@ int	 config_parse(struct config *, const char *buf, size_t len,
 int	 config_load(struct config *, const char *path, char *ret_err,
 	    size_t errlen);
 void	 config_free(struct config *);
+struct throttle_policy;
+void	 config_auth_policy(const struct config *, struct throttle_policy *);
 /* Copies the reloadable keys of src into dst; returns how many changed. */
 int	 config_reload(struct config *dst, const struct config *src);
 
@@ -1489,12 +1516,6 @@ void	 session_delete(struct sessions *, const char *id, size_t len,
 	    int64_t now_ms);
 size_t	 session_count(const struct sessions *, int64_t now_ms);
 
-/* TEMP until the throttle and web branches merge */
-struct throttle;
-int64_t	 throttle_check(struct throttle *, const char *addr, int64_t now_ms);
-void	 throttle_fail(struct throttle *, const char *addr, int64_t now_ms);
-void	 throttle_success(struct throttle *, const char *addr);
-
 /* http.c */
 struct http *http_start(struct server *);
 void	 http_stop(struct http *);
@@ -1504,6 +1525,18 @@ int	 http_query_parse(const char *buf, size_t len, struct proto_request *,
 	    const char **what);
 const char *http_cookie_find(const char *header, const char *name,
 	    size_t *ret_len);
+
+/* throttle.c: pure; peers are "addr:port", "[addr6]:port" or bare */
+struct throttle *throttle_new(size_t max_entries);
+void	 throttle_free(struct throttle *);
+/* Milliseconds the peer's block still lasts, 0 when it may log in. */
+int64_t	 throttle_check(struct throttle *, const char *peer, int64_t now_ms);
+/* Counts a failure; returns the delay before answering it, in ms. */
+int64_t	 throttle_fail(struct throttle *, const struct throttle_policy *,
+	    const char *peer, int64_t now_ms, bool *ret_blocked);
+void	 throttle_success(struct throttle *, const char *peer);
+size_t	 throttle_count(const struct throttle *);
+int	 throttle_key(const char *peer, uint8_t ret_key[16]);
 
 /* demo.c */
 int	 demo_create(struct store *, FILE *out, const char *credfile);

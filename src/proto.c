@@ -56,6 +56,9 @@ static const struct {
 	    "未知纠纷类型 (unknown dispute category)" },
 	[PROTO_ERR_BAD_TRANSITION] = { "bad_transition",
 	    "纠纷当前状态不允许此操作 (not allowed in the dispute's state)" },
+	[PROTO_ERR_AUTH_BLOCKED] = { "auth_blocked",
+	    "登录失败次数过多,暂时禁止登录 (too many failed AUTH from this "
+	    "address; try again later)" },
 };
 
 static const struct {

@@ -2495,12 +2495,16 @@ reply_err_parts(const char *line, char *code, size_t csize, char *msg,
 	sanitize(tmp, msg, msize);
 }
 
-/* Tells whether an ERR code means "not now": send the record again later. */
+/*
+ * Tells whether an ERR code means "not now": send the record again later
+ * (auth_blocked: this address failed AUTH too often; the block ends).
+ */
 static bool
 code_transient(const char *code)
 {
 	return strcmp(code, "storage") == 0 || strcmp(code, "busy") == 0 ||
-	    strcmp(code, "shutting_down") == 0;
+	    strcmp(code, "shutting_down") == 0 ||
+	    strcmp(code, "auth_blocked") == 0;
 }
 
 /* Reports an ERR that means the server cannot take requests now; returns 3. */

@@ -166,6 +166,34 @@ def test_password(d, tmp):
     h.is_(r.status, 401, "a cleared password no longer logs in")
 
 
+def test_throttle(tmp):
+    d = h.Daemon(config={"auth_delay_ms": 200, "auth_block_after": 3,
+                         "auth_block_seconds": 60})
+    try:
+        jar = os.path.join(tmp, "jar-throttle")
+        t0 = time.monotonic()
+        r = login(d, "S001", jar, token="pa_" + "2" * 40)
+        h.is_(r.status, 401, "throttle: a wrong token")
+        h.ok(time.monotonic() - t0 >= 0.19,
+             "throttle: the 401 waits auth_delay_ms")
+        for _ in range(2):
+            login(d, "S001", jar, token="pa_" + "2" * 40)
+        r = login(d, "S001", jar)
+        h.is_((r.status, r.code()), (429, "throttled"),
+              "throttle: after 3 failures even the right token gets 429")
+        h.like(r.header("retry-after") or "", r"^\d+$",
+               "throttle: 429 says when to retry")
+        c = d.conn()
+        r = c.request("AUTH S001 %s" % d.creds["S001"]) or ""
+        h.like(r, r"^ERR auth_blocked", "throttle: the address's terminal "
+               "AUTH is blocked too")
+        c.close()
+        h.like(d.log_text(), r"login refused for 'S001'",
+               "throttle: refused logins are logged")
+    finally:
+        d.stop()
+
+
 def test_expiry(tmp):
     d = h.Daemon(config={"session_ttl": 1})
     try:
@@ -402,6 +430,7 @@ def main():
     test_auth(d, d.dir)
     test_password(d, d.dir)
     test_expiry(d.dir)
+    test_throttle(d.dir)
     jar = test_endpoints(d, d.dir)
     test_errors(d, jar)
     test_events(d, jar)

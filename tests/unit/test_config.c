@@ -36,6 +36,10 @@ static const struct test_int_key test_int_keys[] = {
 	TEST_INT(idle_timeout, 1, 86400),
 	TEST_INT(auth_timeout, 1, 3600),
 	TEST_INT(auth_delay_ms, 0, 60000),
+	TEST_INT(auth_delay_max_ms, 0, 600000),
+	TEST_INT(auth_block_after, 0, 1000000),
+	TEST_INT(auth_block_window, 1, 86400),
+	TEST_INT(auth_block_seconds, 1, 86400),
 	TEST_INT(pipeline_max, 1, 65536),
 	TEST_INT(output_max, 4096, 1073741824),
 	TEST_INT(batch_max, 1, 100000),
@@ -85,6 +89,10 @@ test_equal(const struct config *a, const struct config *b)
 	    a->idle_timeout == b->idle_timeout &&
 	    a->auth_timeout == b->auth_timeout &&
 	    a->auth_delay_ms == b->auth_delay_ms &&
+	    a->auth_delay_max_ms == b->auth_delay_max_ms &&
+	    a->auth_block_after == b->auth_block_after &&
+	    a->auth_block_window == b->auth_block_window &&
+	    a->auth_block_seconds == b->auth_block_seconds &&
 	    a->pipeline_max == b->pipeline_max &&
 	    a->output_max == b->output_max &&
 	    a->batch_max == b->batch_max &&
@@ -147,6 +155,10 @@ static const char test_all_other[] =
     "idle_timeout 60\n"
     "auth_timeout 5\n"
     "auth_delay_ms 0\n"
+    "auth_delay_max_ms 500\n"
+    "auth_block_after 0\n"
+    "auth_block_window 60\n"
+    "auth_block_seconds 30\n"
     "pipeline_max 16\n"
     "output_max 65536\n"
     "batch_max 10\n"
@@ -189,6 +201,10 @@ test_defaults(void)
 	is_int(cfg.idle_timeout, 300, "default idle_timeout");
 	is_int(cfg.auth_timeout, 30, "default auth_timeout");
 	is_int(cfg.auth_delay_ms, 1000, "default auth_delay_ms");
+	is_int(cfg.auth_delay_max_ms, 10000, "default auth_delay_max_ms");
+	is_int(cfg.auth_block_after, 10, "default auth_block_after");
+	is_int(cfg.auth_block_window, 600, "default auth_block_window");
+	is_int(cfg.auth_block_seconds, 300, "default auth_block_seconds");
 	is_int(cfg.pipeline_max, 1024, "default pipeline_max");
 	is_int(cfg.output_max, 1048576, "default output_max");
 	is_int(cfg.batch_max, 1000, "default batch_max");
@@ -641,8 +657,8 @@ test_reload(void)
 	is_int(test_parse(&src, test_all_other), 0, "src with every key changed");
 
 	is_int(config_reload(&dst, &def), 0, "reloading the same: no change");
-	is_int(config_reload(&dst, &src), 26,
-	    "25 reloadable keys and the window list changed");
+	is_int(config_reload(&dst, &src), 30,
+	    "29 reloadable keys and the window list changed");
 	is_str(dst.reports_dir, "other/reports", "reports_dir reloaded");
 	is_int(dst.backups_keep, 3, "backups_keep reloaded");
 
@@ -654,6 +670,10 @@ test_reload(void)
 	is_int(dst.idle_timeout, 60, "idle_timeout reloaded");
 	is_int(dst.auth_timeout, 5, "auth_timeout reloaded");
 	is_int(dst.auth_delay_ms, 0, "auth_delay_ms reloaded");
+	is_int(dst.auth_delay_max_ms, 500, "auth_delay_max_ms reloaded");
+	is_int(dst.auth_block_after, 0, "auth_block_after reloaded");
+	is_int(dst.auth_block_window, 60, "auth_block_window reloaded");
+	is_int(dst.auth_block_seconds, 30, "auth_block_seconds reloaded");
 	is_int(dst.pipeline_max, 16, "pipeline_max reloaded");
 	is_int(dst.output_max, 65536, "output_max reloaded");
 	is_int(dst.batch_max, 10, "batch_max reloaded");
