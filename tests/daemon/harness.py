@@ -330,7 +330,7 @@ class Daemon:
                  env=None):
         self.dir = tempfile.mkdtemp(prefix="pingan-", dir=TMP)
         self.demo = demo
-        self.env = dict(os.environ, **(env or {}))
+        self.extra_env = dict(env or {})	# over os.environ at each start
         self.home = os.path.join(self.dir, "home")
         os.mkdir(self.home)
         self.db_path = os.path.join(self.dir, "pingan.db")
@@ -410,7 +410,8 @@ class Daemon:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=self.dir,
-                                     env=self.env)
+                                     env=dict(os.environ,
+                                              **self.extra_env))
         self.readers = [
             threading.Thread(target=self._reader, args=(self.proc.stderr, ""),
                              daemon=True),
