@@ -607,3 +607,23 @@ calendar_window_parse(const char *spec, struct window *ret_window,
 	*ret_window = w;
 	return (0);
 }
+
+/* The wall clock, in Unix milliseconds. */
+int64_t
+calendar_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A monotonic clock in milliseconds (timeouts, the throttle, durations). */
+int64_t
+calendar_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

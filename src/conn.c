@@ -52,26 +52,6 @@ static const char conn_admin_help[] =
     "QUIT; "
     "see docs/PROTOCOL.md";
 
-/* Returns the wall clock in Unix milliseconds. */
-static int64_t
-conn_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Returns a monotonic clock in milliseconds, for the AUTH throttle. */
-static int64_t
-conn_mono_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Stops reading for a reason; reading resumes when no reason is left. */
 static void
 conn_pause(struct conn *c, unsigned why)
@@ -332,7 +312,7 @@ conn_auth(struct conn *c, const struct proto_request *req)
 		conn_reply_err(c, PROTO_ERR_SYNTAX, "AUTH <worker> <token>");
 		return;
 	}
-	now = conn_mono_ms();
+	now = calendar_mono_ms();
 	if ((delay = throttle_check(c->srv->auth_throttle, c->peer, now)) > 0) {
 		conn_auth_blocked(c, delay);
 		return;
@@ -513,7 +493,7 @@ conn_field(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	if ((r = field_parse(req, c->srv->roster, w, c->srv->cfg,
-	    conn_now_ms(), rec, &what)) != 0) {
+	    calendar_now_ms(), rec, &what)) != 0) {
 		free(rec);
 		conn_reply_err(c, (enum proto_err)-r, what);
 		return;
@@ -559,7 +539,7 @@ conn_summary(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	if ((r = summary_request(req, c->srv->roster, c->srv->cfg,
-	    conn_now_ms(), sp, &what)) != 0) {
+	    calendar_now_ms(), sp, &what)) != 0) {
 		/* what may point into req, never into sp */
 		conn_reply_err(c, (enum proto_err)-r, what);
 		free(sp);
@@ -597,7 +577,7 @@ conn_dispute(struct conn *c, const struct proto_request *req)
 		return;
 	}
 	if ((r = dispute_parse(req, c->srv->roster, w, c->srv->cfg,
-	    conn_now_ms(), rec, &what)) != 0) {
+	    calendar_now_ms(), rec, &what)) != 0) {
 		/* what may point into rec: answer first */
 		conn_reply_err(c, (enum proto_err)-r, what);
 		free(rec);
@@ -650,7 +630,7 @@ conn_checkin(struct conn *c, const struct proto_request *req)
 		conn_reply_err(c, PROTO_ERR_UNKNOWN_GRID, grid);
 		return;
 	}
-	now = conn_now_ms();
+	now = calendar_now_ms();
 	/* proto_checkin_parse has read `at` (-1 when absent): bounds only. */
 	if (ck.event_ms < 0)
 		ck.event_ms = now;

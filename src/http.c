@@ -155,19 +155,6 @@ static const struct http_route http_routes[] = {
 
 /* ---- parsing ----------------------------------------------------------- */
 
-/* The value of a hex digit, or -1. */
-static int
-http_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Decodes one component of a query (%XX and '+') from s (n bytes) to o;
  * returns the bytes written, or -1 for a bad escape or a NUL byte.
@@ -182,8 +169,8 @@ http_unescape(const char *s, size_t n, char *o)
 		if (s[i] == '+')
 			o[k++] = ' ';
 		else if (s[i] == '%') {
-			if (i + 2 >= n || (hi = http_hex(s[i + 1])) < 0 ||
-			    (lo = http_hex(s[i + 2])) < 0)
+			if (i + 2 >= n || (hi = proto_hex(s[i + 1])) < 0 ||
+			    (lo = proto_hex(s[i + 2])) < 0)
 				return -1;
 			o[k] = (char)(hi << 4 | lo);
 			if (o[k] == '\0')
@@ -306,26 +293,6 @@ http_cookie_find(const char *header, const char *name, size_t *ret_len)
 }
 
 /* ---- replies ----------------------------------------------------------- */
-
-/* The loop's clock, ms since the epoch. */
-static int64_t
-http_now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A monotonic clock in ms: the throttle's, shared with AUTH (conn.c). */
-static int64_t
-http_mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* The reason phrase of a status. */
 static const char *
@@ -556,7 +523,7 @@ http_throttled(struct http_call *call)
 	int64_t		 wait_ms;
 
 	if ((wait_ms = throttle_check(h->srv->auth_throttle, call->host,
-	    http_mono_ms())) <= 0)
+	    calendar_mono_ms())) <= 0)
 		return false;
 	h->srv->metrics.http_logins_failed++;
 	snprintf(retry, sizeof(retry), "%" PRId64, (wait_ms + 999) / 1000);
@@ -615,16 +582,16 @@ http_authenticate(struct http_call *call)
 			h->srv->metrics.http_logins_failed++;
 			config_auth_policy(h->srv->cfg, &pol);
 			(void)throttle_fail(h->srv->auth_throttle, &pol,
-			    call->host, http_mono_ms(), &blocked);
+			    call->host, calendar_mono_ms(), &blocked);
 			http_error(call, 401, "auth_failed",
 			    "令牌无效 (the token is not valid)", NULL);
 			return 401;
 		}
 	} else if ((v = evhttp_find_header(ih, "Cookie")) != NULL &&
 	    (id = http_cookie_find(v, HTTP_COOKIE, &len)) != NULL &&
-	    (s = session_find(h->sessions, id, len, http_now_ms())) != NULL) {
+	    (s = session_find(h->sessions, id, len, calendar_now_ms())) != NULL) {
 		if ((w = http_worker_ok(h, s->worker_id, s->cred_id)) == NULL) {
-			session_delete(h->sessions, id, len, http_now_ms());
+			session_delete(h->sessions, id, len, calendar_now_ms());
 			http_error(call, 401, "auth_required",
 			    "登录已失效,请重新登录 (the login is no longer "
 			    "valid)", NULL);
@@ -709,7 +676,6 @@ http_healthz(struct http_call *call)
 	struct writer_stats	 ws;
 	struct wjob		*job;
 	struct json		 j = { 0 };
-	struct timespec		 ts;
 	const char		*db, *writer;
 	int64_t			 mono;
 	bool			 ok;
@@ -727,8 +693,7 @@ http_healthz(struct http_call *call)
 	}
 	/* second pass (http_job_done): the reader's answer is in kind */
 	writer_stats(h->srv->writer, &ws);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	mono = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	mono = calendar_mono_ms();
 	db = strcmp(call->kind, "ok") == 0 ? "ok" : "unreachable";
 	if (ws.failing)
 		writer = "failing";
@@ -776,7 +741,7 @@ http_metrics(struct http_call *call)
 	writer_stats(h->srv->writer, &v.ws);
 	v.queued = writer_queued(h->srv->writer);
 	v.conns = h->srv->nconns;
-	v.sessions = session_count(h->sessions, http_now_ms());
+	v.sessions = session_count(h->sessions, calendar_now_ms());
 	v.streams = h->nstreams;
 	for (i = 0; i < HTTP_NROUTES && i < METRICS_ROUTES_MAX; i++)
 		v.routes[i] = http_routes[i].path;
@@ -845,7 +810,7 @@ http_login_refused(struct http_call *call, const char *code)
 	h->srv->metrics.http_logins_failed++;
 	config_auth_policy(h->srv->cfg, &pol);
 	delay = throttle_fail(h->srv->auth_throttle, &pol, call->host,
-	    http_mono_ms(), &blocked);
+	    calendar_mono_ms(), &blocked);
 	log_quote(q, sizeof(q), code, strlen(code));
 	log_warn("http: %s: login refused for '%s'%s", call->peer, q, blocked ?
 	    "; logins and AUTH from this address are refused for a while" :
@@ -870,7 +835,7 @@ http_login_accepted(struct http_call *call, const struct worker *w,
 	const struct config	*cfg = h->srv->cfg;
 	struct json		 j = { 0 };
 	char			 id[SESSION_ID_MAX], cookie[256];
-	int64_t			 now = http_now_ms();
+	int64_t			 now = calendar_now_ms();
 
 	throttle_success(h->srv->auth_throttle, call->host);
 	if (!((cfg->dashboard_roles >> w->role) & 1)) {
@@ -1037,7 +1002,7 @@ http_logout(struct http_call *call)
 	v = evhttp_find_header(evhttp_request_get_input_headers(call->req),
 	    "Cookie");
 	if (v != NULL && (id = http_cookie_find(v, HTTP_COOKIE, &len)) != NULL)
-		session_delete(call->h->sessions, id, len, http_now_ms());
+		session_delete(call->h->sessions, id, len, calendar_now_ms());
 	evhttp_add_header(evhttp_request_get_output_headers(call->req),
 	    "Set-Cookie", HTTP_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
 	    "Max-Age=0");
@@ -1071,7 +1036,7 @@ http_summary_view(struct http_call *call, enum summary_view view,
 	char			*end;
 	long			 days = default_days;
 	int			 r, i, k;
-	int64_t			 now = http_now_ms();
+	int64_t			 now = calendar_now_ms();
 
 	if (view == SUMMARY_TREND || view == SUMMARY_GAPS) {
 		/* days=N instead of a range: the last N days, today included */
@@ -1164,7 +1129,7 @@ http_ledger(struct http_call *call, enum proto_cmd cmd)
 		return;
 	}
 	if ((r = dispute_parse(&call->q, h->srv->roster, http_caller(call),
-	    h->srv->cfg, http_now_ms(), rec, &what)) != 0) {
+	    h->srv->cfg, calendar_now_ms(), rec, &what)) != 0) {
 		http_proto_error(call, (enum proto_err)-r, what);
 		free(rec);
 		return;
@@ -1328,7 +1293,7 @@ http_report(struct http_call *call)
 	if ((sp = malloc(sizeof(*sp))) == NULL)
 		goto nomem;
 	if ((r = summary_request(&call->q, h->srv->roster, h->srv->cfg,
-	    http_now_ms(), sp, &what)) != 0) {
+	    calendar_now_ms(), sp, &what)) != 0) {
 		http_proto_error(call, (enum proto_err)-r, what);
 		free(sp);
 		return;
@@ -1350,7 +1315,7 @@ http_report(struct http_call *call)
 		if ((rec = malloc(sizeof(*rec))) == NULL)
 			goto nomem;
 		if ((r = dispute_parse(&lq, h->srv->roster, http_caller(call),
-		    h->srv->cfg, http_now_ms(), rec, &what)) != 0) {
+		    h->srv->cfg, calendar_now_ms(), rec, &what)) != 0) {
 			http_proto_error(call, (enum proto_err)-r, what);
 			free(rec);
 			free(sp);
@@ -1521,7 +1486,7 @@ http_checkins(struct http_call *call)
 	enum checkin_kind	 kind;
 	const char		*s, *bad = NULL;
 	char			*end;
-	int64_t			 now = http_now_ms();
+	int64_t			 now = calendar_now_ms();
 	int			 i;
 
 	for (i = 0; i < call->q.nfields; i++) {
@@ -1692,7 +1657,7 @@ http_tick(evutil_socket_t fd, short events, void *arg)
 	if (seq != h->seq_sent) {
 		h->seq_sent = seq;
 		h->idle_ticks = 0;
-		calendar_format_time(http_now_ms(), at, sizeof(at));
+		calendar_format_time(calendar_now_ms(), at, sizeof(at));
 		snprintf(text, sizeof(text), "event: update\ndata: {\"seq\": %"
 		    PRIu64 ", \"at\": \"%s\"}\n\n", seq, at);
 		http_streams_send(h, text);

@@ -1081,6 +1081,8 @@ int	 config_reload(struct config *dst, const struct config *src);
 int	 calendar_set_timezone(const char *tz);
 /* True if tz is "UTC" or a zone file of this host; changes nothing. */
 bool	 calendar_timezone_valid(const char *tz);
+int64_t	 calendar_now_ms(void);
+int64_t	 calendar_mono_ms(void);
 int32_t	 calendar_day_of(int64_t ms);
 int64_t	 calendar_day_start(int32_t day);
 int64_t	 calendar_at(int32_t day, int minutes);
@@ -1116,6 +1118,7 @@ int	 proto_event_bounds(const struct config *, int64_t now, int64_t ms,
 	    const char **ret_detail);
 int	 proto_event_time(const struct proto_request *, const struct config *,
 	    int64_t now, int64_t *ret_ms, const char **ret_detail);
+int	 proto_hex(char c);
 int	 proto_uuid_parse(const char *s, uint8_t ret_uuid[16]);
 void	 proto_uuid_format(const uint8_t uuid[16], char out[PINGAN_UUID_STRLEN + 1]);
 int	 proto_double_parse(const char *s, double lo, double hi, double *ret);

@@ -559,7 +559,7 @@ proto_time_parse(const char *s, int64_t *ret_ms)
 }
 
 /* Reads one hex digit; -1 if it is not one. */
-static int
+int
 proto_hex(char c)
 {
 	if (c >= '0' && c <= '9')

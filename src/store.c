@@ -77,16 +77,6 @@ static int	store_rollup_flush(struct store *);
 static int	store_step_db(struct store *, sqlite3 *, sqlite3_stmt *,
 		    const char *);
 
-/* Returns the wall clock in Unix milliseconds. */
-static int64_t
-store_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Remembers SQLite's message for the last failure, prefixed by what failed. */
 static void
 store_seterr(struct store *st, sqlite3 *db, const char *what)
@@ -564,7 +554,7 @@ store_ids_open_file(struct store *st, const char *ids_path)
 	    "WHERE uuid = ?", true);
 	if (!st->ids_insert || !st->ids_delete || !st->ids_mark_update)
 		return -EIO;
-	st->ids_flushed_ms = store_now_ms();
+	st->ids_flushed_ms = calendar_now_ms();
 	return 0;
 }
 
@@ -576,7 +566,7 @@ store_ids_open_file(struct store *st, const char *ids_path)
 int
 store_flush(struct store *st, bool force)
 {
-	int64_t	now = store_now_ms();
+	int64_t	now = calendar_now_ms();
 
 	if (!st->ids_txn)
 		return 0;
@@ -1823,7 +1813,7 @@ store_village_upsert(struct store *st, const char *code, const char *name,
     char *ret_err, size_t errlen)
 {
 	sqlite3_stmt	*s;
-	int64_t		 now = store_now_ms();
+	int64_t		 now = calendar_now_ms();
 
 	if ((s = store_prepare(st, st->db, "INSERT INTO village (code, name, "
 	    "created_ms, updated_ms) VALUES (?1, ?2, ?3, ?3) "
@@ -1864,7 +1854,7 @@ store_grid_upsert(struct store *st, const char *code, const char *village_code,
 	sqlite3_bind_text(s, 1, code, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 2, vid);
 	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, store_now_ms());
+	sqlite3_bind_int64(s, 4, calendar_now_ms());
 	if (store_run(st, s, "save grid") != 0)
 		return store_fail(st, -EIO, ret_err, errlen);
 	return 0;
@@ -1918,7 +1908,7 @@ store_worker_upsert(struct store *st, const struct worker *w,
 		sqlite3_bind_text(s, 6, w->phone, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(s, 6);
-	sqlite3_bind_int64(s, 7, store_now_ms());
+	sqlite3_bind_int64(s, 7, calendar_now_ms());
 	if (store_run(st, s, "save worker") != 0)
 		return store_fail(st, -EIO, ret_err, errlen);
 	return 0;
@@ -1934,7 +1924,7 @@ store_worker_set_disabled(struct store *st, const char *code, bool disabled)
 	    "updated_ms = ?2 WHERE code = ?3", false)) == NULL)
 		return -EIO;
 	sqlite3_bind_int(s, 1, disabled);
-	sqlite3_bind_int64(s, 2, store_now_ms());
+	sqlite3_bind_int64(s, 2, calendar_now_ms());
 	sqlite3_bind_text(s, 3, code, -1, SQLITE_STATIC);
 	if (store_run(st, s, "disable worker") != 0)
 		return -EIO;
@@ -1958,7 +1948,7 @@ store_password_set(struct store *st, int64_t worker_id, const char *hash)
 		return -EIO;
 	sqlite3_bind_int64(s, 1, worker_id);
 	sqlite3_bind_text(s, 2, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, store_now_ms());
+	sqlite3_bind_int64(s, 3, calendar_now_ms());
 	return store_run(st, s, "set password") != 0 ? -EIO : 0;
 }
 
@@ -2014,7 +2004,7 @@ store_credential_add(struct store *st, int64_t worker_id,
 		return -EIO;
 	sqlite3_bind_int64(s, 1, worker_id);
 	sqlite3_bind_blob(s, 2, hash, PINGAN_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, store_now_ms());
+	sqlite3_bind_int64(s, 3, calendar_now_ms());
 	if (store_run(st, s, "add credential") != 0)
 		return -EIO;
 	*ret_id = sqlite3_last_insert_rowid(st->db);
@@ -2035,7 +2025,7 @@ store_credential_revoke(struct store *st, int64_t worker_id, int64_t cred_id)
 	    "WHERE worker_id = ?2 AND revoked_ms IS NULL "
 	    "AND (?3 = 0 OR id = ?3)", false)) == NULL)
 		return -EIO;
-	sqlite3_bind_int64(s, 1, store_now_ms());
+	sqlite3_bind_int64(s, 1, calendar_now_ms());
 	sqlite3_bind_int64(s, 2, worker_id);
 	sqlite3_bind_int64(s, 3, cred_id);
 	if (store_run(st, s, "revoke credential") != 0)
@@ -3349,7 +3339,7 @@ store_dispute_explain(struct store *st,
 	char		 sql[2048];
 	size_t		 i;
 	int		 rc = SQLITE_DONE, r = 0;
-	int64_t		 now = store_now_ms();
+	int64_t		 now = calendar_now_ms();
 
 	for (i = 0; i < sizeof(q) / sizeof(q[0]) && r == 0; i++) {
 		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", q[i].sql);
@@ -3791,7 +3781,7 @@ store_summary_explain(struct store *st,
 	struct store_summary_binds	 b;
 	sqlite3_stmt			*s;
 	char				*sql;
-	int64_t				 now = store_now_ms();
+	int64_t				 now = calendar_now_ms();
 	int				 i, rc = SQLITE_DONE, r = 0;
 
 	memset(&b, 0, sizeof(b));

@@ -110,12 +110,8 @@ token_unhex(const char *s, size_t len, uint8_t *out, size_t n)
 	if (len != 2 * n)
 		return -1;
 	for (i = 0; i < n; i++) {
-		hi = s[2 * i];
-		lo = s[2 * i + 1];
-		hi = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ?
-		    hi - 'a' + 10 : -1;
-		lo = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ?
-		    lo - 'a' + 10 : -1;
+		hi = proto_hex(s[2 * i]);
+		lo = proto_hex(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (uint8_t)(hi << 4 | lo);

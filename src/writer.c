@@ -147,16 +147,6 @@ writer_bucket(const double *bounds, size_t n, double v)
 	return i;
 }
 
-/* Milliseconds of a clock. */
-static int64_t
-writer_clock_ms(clockid_t clock)
-{
-	struct timespec	 ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 {
@@ -168,7 +158,7 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	pthread_mutex_lock(&w->lock);
-	w->stats.busy_since_ms = writer_clock_ms(CLOCK_MONOTONIC);
+	w->stats.busy_since_ms = calendar_mono_ms();
 	pthread_mutex_unlock(&w->lock);
 	ok = store_begin(w->store) == 0;
 	if (!ok)
@@ -233,7 +223,7 @@ writer_commit_checkins(struct writer *w, struct wjob_list *batch)
 	w->stats.latency_buckets[writer_bucket(writer_latency_bounds,
 	    WRITER_LATENCY_BUCKETS - 1, secs)]++;
 	if (ok)
-		w->stats.last_commit_ms = writer_clock_ms(CLOCK_REALTIME);
+		w->stats.last_commit_ms = calendar_now_ms();
 	else
 		snprintf(w->stats.last_error, sizeof(w->stats.last_error),
 		    "%s", store_errmsg(w->store));
@@ -274,7 +264,7 @@ writer_probe(struct writer *w)
 	pthread_mutex_lock(&w->lock);
 	if (r == 0) {
 		w->stats.failing = false;
-		w->stats.last_commit_ms = writer_clock_ms(CLOCK_REALTIME);
+		w->stats.last_commit_ms = calendar_now_ms();
 	} else
 		snprintf(w->stats.last_error, sizeof(w->stats.last_error),
 		    "%s", store_errmsg(w->store));
