@@ -1226,36 +1226,51 @@ http_dispute(struct http_call *call)
 
 /*
  * Runs on the reader: the JSON files of a report of pingan-report for one
- * period, {"summary": ..., "ledger": ...} (no ledger for a day).
+ * period, {"summary": ..., "ledger": ..., "mediators": ...} (no ledger for
+ * a day; the mediators' for a month only).
  */
 static char *
 http_read_report(struct store *st, struct wjob *job, char *err,
     size_t errlen)
 {
-	struct json	 j = { 0 };
-	char		*summary, *ledger = NULL;
+	struct dispute_request	 mq;
+	struct json		 j = { 0 };
+	char			*summary, *ledger = NULL, *mediators = NULL;
 
 	if ((summary = summary_json(st, job->summary, err, errlen)) == NULL)
 		return NULL;
 	if (job->dispute != NULL && (ledger = ledger_read(st, job->dispute,
-	    false, &job->err, job->detail, sizeof(job->detail))) == NULL) {
-		snprintf(err, errlen, "report: %s", job->detail);
-		free(summary);
-		return NULL;
+	    false, &job->err, job->detail, sizeof(job->detail))) == NULL)
+		goto fail;
+	if (job->dispute != NULL && job->dispute->kind == LEDGER_MONTH) {
+		/* a month's report has the mediators' too (调解员月度) */
+		mq = *job->dispute;	/* shares its strings; not freed */
+		mq.kind = LEDGER_MEDIATOR;
+		if ((mediators = ledger_read(st, &mq, false, &job->err,
+		    job->detail, sizeof(job->detail))) == NULL)
+			goto fail;
 	}
 	json_open(&j, NULL, '{');
 	json_verbatim(&j, "summary", summary);
 	if (ledger)
 		json_verbatim(&j, "ledger", ledger);
+	if (mediators)
+		json_verbatim(&j, "mediators", mediators);
 	json_close(&j, '}');
 	free(summary);
 	free(ledger);
+	free(mediators);
 	if (j.failed) {
 		free(j.buf);
 		snprintf(err, errlen, "report: out of memory");
 		return NULL;
 	}
 	return j.buf;
+fail:
+	snprintf(err, errlen, "report: %s", job->detail);
+	free(summary);
+	free(ledger);
+	return NULL;
 }
 
 /*

@@ -333,6 +333,8 @@ def test_endpoints(d, tmp):
         h.ok("summary" in j and (kind == "day" or "ledger" in j),
              "/reports/%s: summary%s" % (kind, "" if kind == "day" else
                                          " and ledger"))
+    j = get("/api/v1/reports/month?month=2026-11").json() or {}
+    h.ok("mediators" in j, "/reports/month: with the mediators' report")
     j = get("/api/v1/reports/week?week=2026-W48").json() or {}
     h.is_((j.get("summary") or {}).get("from"), "2026-11-23",
           "/reports/week: the summary covers the week")
