@@ -1759,8 +1759,8 @@ ledger_period_risk_entry(void *arg, const struct risk_row *k)
 	const struct ledger_kept_risk	*kept;
 	struct json			*j = p->j;
 
-	if ((kept = bsearch(&k->id, p->kept, p->nkept, sizeof(*p->kept),
-	    ledger_kept_cmp)) == NULL)
+	if (p->nkept == 0 || (kept = bsearch(&k->id, p->kept, p->nkept,
+	    sizeof(*p->kept), ledger_kept_cmp)) == NULL)
 		return 0;
 	json_open(j, NULL, '{');
 	ledger_json_risk(&p->rd->l, j, k, kept->status);
