@@ -284,6 +284,12 @@ def test_endpoints(d, tmp):
               "year=2026", "village=DK"):
         r = get("/api/v1/summary?" + q)
         h.is_(r.status, 200, "/summary?%s" % q)
+    with d.authed("S001") as sc:
+        r = sc.request("SUMMARY week=2026-W48") or ""
+        h.like(r, r'^OK \{"from":"2026-11-23","to":"2026-11-29"',
+               "SUMMARY week= over TCP: the ISO week")
+        r = sc.request("SUMMARY week=2026-W48 day=2026-11-26") or ""
+        h.like(r, r"^ERR bad_time", "SUMMARY: a week and a day at once")
     r = get("/api/v1/summary?village=DK").json() or {}
     h.is_(r.get("village"), "DK", "/summary?village=DK is the village's")
 
