@@ -1587,10 +1587,14 @@ int	 spool_mkdir(const char *dir);
 int	 spool_lock(const char *dir, int timeout_ms, int *ret_fd);
 int	 spool_read(const char *dir, const char *name, char **ret_buf,
 	    size_t *ret_len);
+/* On error the file is as it was: the text was not saved. */
 int	 spool_append(const char *dir, const char *name, const char *text,
 	    size_t len);
+/* On error the old file is whole; a crash leaves it or the new one. */
 int	 spool_rewrite(const char *dir, const char *name, const struct spool *,
 	    const bool *keep);
+/* Removes what crashed rewrites left; returns how many, or -errno. */
+int	 spool_clean(const char *dir, const char *name);
 
 /* web.c */
 /* The asset served at path ("/" is index.html; no query), or NULL. */

@@ -19,16 +19,46 @@
  * The parser is a pure function on (buf, len); the file functions are small
  * and do not print.  Callers serialise appends and rewrites with
  * spool_lock(), a flock on a lock file that is never renamed.
+ *
+ * What a failure leaves behind:
+ *  - a full disk (or any error) during an append: the file is cut back to
+ *    its old size, so the caller can truthfully say the record was not
+ *    saved; the records before it are untouched;
+ *  - a crash during an append: at worst a torn last line, skipped and
+ *    counted; a record whose every byte but its '\n' reached the file
+ *    becomes whole when the next append closes the line (it is sent once:
+ *    the server knows its id), any shorter piece stays a damaged line;
+ *  - a full disk or a crash during a rewrite: the old file, whole (a crash
+ *    also leaves the temporary file, removed by spool_clean()).
+ *
+ * A test hook makes those failures happen on demand (tests/unit/
+ * test_spool.c and tests/daemon/test_spool_faults.py use it): with
+ * PINGAN_SPOOL_FAULT=<op>:<n> in the environment, the writes of the spool
+ * file itself (not spool.rejected) go wrong after n bytes:
+ *
+ *	append-short:<n>	spool_append writes n bytes, then fails with
+ *				ENOSPC as a full disk does
+ *	append-crash:<n>	spool_append writes n bytes, then the process
+ *				kills itself with SIGKILL
+ *	append-fsync:0		spool_append's fsync fails with EIO
+ *	rewrite-short:<n>	spool_rewrite writes n bytes of its temporary
+ *				file, then fails with ENOSPC
+ *	rewrite-crash:<n>	spool_rewrite writes n bytes of its temporary
+ *				file, then the process kills itself with SIGKILL
+ *
+ * Nothing sets it but the tests; without it the hook is one getenv().
  */
 
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +67,7 @@
 #include "pingan.h"
 
 #define SPOOL_MAGIC		"v1 "
+#define SPOOL_TMP_SUFFIX	"XXXXXX"	/* of a rewrite's mkostemp() */
 #define SPOOL_CREATED_DIGITS	16	/* Unix ms up to year 318857 */
 
 /* The verbs a spool may hold: the writes of docs/PROTOCOL.md. */
@@ -384,6 +415,69 @@ spool_damage_name(enum spool_damage_reason why)
 
 /* ---- files ---------------------------------------------------------------- */
 
+#define SPOOL_FAULT_ENV		"PINGAN_SPOOL_FAULT"
+
+/* What the test hook asks of the spool's next write. */
+enum spool_fault_op {
+	SPOOL_FAULT_NONE = 0,
+	SPOOL_FAULT_APPEND_SHORT,
+	SPOOL_FAULT_APPEND_CRASH,
+	SPOOL_FAULT_APPEND_FSYNC,
+	SPOOL_FAULT_REWRITE_SHORT,
+	SPOOL_FAULT_REWRITE_CRASH,
+};
+
+/*
+ * Reads PINGAN_SPOOL_FAULT (see the top of this file) for a write of
+ * dir/name: the fault, and in *ret_n the bytes written before it.  Only
+ * the spool file itself is hit.  An unknown value is no fault.
+ */
+static enum spool_fault_op
+spool_fault(const char *name, size_t *ret_n)
+{
+	static const struct {
+		const char		*word;
+		enum spool_fault_op	 op;
+	} ops[] = {
+		{ "append-short:", SPOOL_FAULT_APPEND_SHORT },
+		{ "append-crash:", SPOOL_FAULT_APPEND_CRASH },
+		{ "append-fsync:", SPOOL_FAULT_APPEND_FSYNC },
+		{ "rewrite-short:", SPOOL_FAULT_REWRITE_SHORT },
+		{ "rewrite-crash:", SPOOL_FAULT_REWRITE_CRASH },
+	};
+	const char	*v, *p;
+	char		*end;
+	unsigned long	 n;
+	size_t		 i, len;
+
+	if ((v = getenv(SPOOL_FAULT_ENV)) == NULL || v[0] == '\0' ||
+	    strcmp(name, SPOOL_NAME) != 0)
+		return SPOOL_FAULT_NONE;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		len = strlen(ops[i].word);
+		if (strncmp(v, ops[i].word, len) != 0)
+			continue;
+		p = v + len;
+		if (*p < '0' || *p > '9')
+			return SPOOL_FAULT_NONE;
+		errno = 0;
+		n = strtoul(p, &end, 10);
+		if (errno != 0 || *end != '\0' || n > SPOOL_FILE_MAX)
+			return SPOOL_FAULT_NONE;
+		*ret_n = (size_t)n;
+		return ops[i].op;
+	}
+	return SPOOL_FAULT_NONE;
+}
+
+/* The test hook's crash: the process dies here, as if killed. */
+static void
+spool_fault_crash(void)
+{
+	raise(SIGKILL);
+	abort();	/* not reached */
+}
+
 /* Joins dir and name into buf; returns 0 or -ENAMETOOLONG. */
 static int
 spool_join(char *buf, size_t size, const char *dir, const char *name)
@@ -603,12 +697,27 @@ fail:
 	return error;
 }
 
-/* Writes all of buf to fd; returns 0 or -errno (-ENOSPC for a short write). */
+/*
+ * Writes all of buf to fd; returns 0 or -errno (-ENOSPC for a short
+ * write).  fault is the test hook's: a short or crashing write after the
+ * first fault_n bytes.
+ */
 static int
-spool_write_all(int fd, const char *buf, size_t len)
+spool_write_all(int fd, const char *buf, size_t len,
+    enum spool_fault_op fault, size_t fault_n)
 {
 	ssize_t	 n;
+	int	 error;
 
+	if (fault == SPOOL_FAULT_REWRITE_SHORT ||
+	    fault == SPOOL_FAULT_REWRITE_CRASH) {
+		if ((error = spool_write_all(fd, buf, fault_n < len ?
+		    fault_n : len, SPOOL_FAULT_NONE, 0)) != 0)
+			return error;
+		if (fault == SPOOL_FAULT_REWRITE_CRASH)
+			spool_fault_crash();
+		return -ENOSPC;
+	}
 	while (len > 0) {
 		n = write(fd, buf, len);
 		if (n == -1 && errno == EINTR)
@@ -628,23 +737,26 @@ spool_write_all(int fd, const char *buf, size_t len)
  * and fsyncs it; a new file is made 0600 and its directory fsync'd too.
  * Should the file end in a torn line, a '\n' goes first so that the torn
  * line stays one damaged line and the new one stays whole.  On a failed
- * or short write the file is cut back to its old size.  Call it holding
+ * or short write, or a failed fsync, the file is cut back to its old size:
+ * an error means the text is not in the file.  Call it holding
  * spool_lock().  Returns 0, -EFBIG (the file would pass SPOOL_FILE_MAX),
- * -EINVAL or -errno.
+ * -EINVAL or -errno (-ENOSPC for a full disk).
  */
 int
 spool_append(const char *dir, const char *name, const char *text,
     size_t len)
 {
 	struct stat	 st;
+	enum spool_fault_op fault;
 	char		 path[PATH_MAX], last, *buf = NULL;
-	size_t		 off = 0;
+	size_t		 off = 0, wlen, fault_n = 0;
 	ssize_t		 n;
 	bool		 created = false;
 	int		 fd, error;
 
 	if (len == 0 || text[len - 1] != '\n')
 		return -EINVAL;
+	fault = spool_fault(name, &fault_n);
 	if ((error = spool_join(path, sizeof(path), dir, name)) != 0)
 		return error;
 	fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
@@ -688,22 +800,38 @@ spool_append(const char *dir, const char *name, const char *text,
 	}
 	buf[0] = '\n';
 	memcpy(buf + off, text, len);
+	wlen = off + len;
+	if ((fault == SPOOL_FAULT_APPEND_SHORT ||
+	    fault == SPOOL_FAULT_APPEND_CRASH) && fault_n < wlen)
+		wlen = fault_n;
 	do
-		n = write(fd, buf, off + len);
+		n = write(fd, buf, wlen);
 	while (n == -1 && errno == EINTR);
+	if (fault == SPOOL_FAULT_APPEND_CRASH)
+		spool_fault_crash();
+	if (fault == SPOOL_FAULT_APPEND_SHORT && n != -1) {
+		n = -1;
+		errno = ENOSPC;
+	}
 	if (n == -1 || (size_t)n != off + len) {
 		error = n == -1 ? -errno : -ENOSPC;
-		if (ftruncate(fd, st.st_size) == -1) {
-			/* Nothing better to do: the torn line is skipped. */
-		}
-		goto out;
+		goto cut;
 	}
-	if (fsync(fd) == -1) {
-		error = -errno;
-		goto out;
+	if (fault == SPOOL_FAULT_APPEND_FSYNC || fsync(fd) == -1) {
+		/*
+		 * Where the bytes are is unknown; cut them off so that "not
+		 * saved" stays true and a re-sent record is not made twice.
+		 */
+		error = fault == SPOOL_FAULT_APPEND_FSYNC ? -EIO : -errno;
+		goto cut;
 	}
 	if (created)
 		error = spool_dir_sync(dir);
+	goto out;
+cut:
+	if (ftruncate(fd, st.st_size) == -1 || fsync(fd) == -1) {
+		/* Nothing better to do: a torn line is skipped. */
+	}
 out:
 	free(buf);
 	close(fd);
@@ -722,13 +850,14 @@ int
 spool_rewrite(const char *dir, const char *name, const struct spool *sp,
     const bool *keep)
 {
+	enum spool_fault_op fault;
 	char	 path[PATH_MAX], tmp[PATH_MAX], *buf;
-	size_t	 len = 0, i;
+	size_t	 len = 0, i, fault_n = 0;
 	int	 fd, error, n;
 
 	if ((error = spool_join(path, sizeof(path), dir, name)) != 0)
 		return error;
-	n = snprintf(tmp, sizeof(tmp), "%s/.%s.XXXXXX", dir, name);
+	n = snprintf(tmp, sizeof(tmp), "%s/.%s." SPOOL_TMP_SUFFIX, dir, name);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	for (i = 0; i < sp->nrecords; i++)
@@ -754,8 +883,9 @@ spool_rewrite(const char *dir, const char *name, const struct spool *sp,
 		free(buf);
 		return error;
 	}
+	fault = spool_fault(name, &fault_n);
 	if (fchmod(fd, 0600) == -1 ||
-	    (error = spool_write_all(fd, buf, len)) != 0 ||
+	    (error = spool_write_all(fd, buf, len, fault, fault_n)) != 0 ||
 	    fsync(fd) == -1) {
 		if (error == 0)
 			error = -errno;
@@ -777,4 +907,40 @@ fail:
 	free(buf);
 	unlink(tmp);
 	return error;
+}
+
+/*
+ * Removes the temporary files of rewrites that a crash cut short
+ * (dir/.<name>.XXXXXX): under spool_lock() no rewrite runs, so any there
+ * is left over, and on a full disk it holds the room an append needs.
+ * Call it holding spool_lock().  Returns how many were removed, or -errno.
+ */
+int
+spool_clean(const char *dir, const char *name)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		 prefix[NAME_MAX + 1];
+	size_t		 plen;
+	int		 n, removed = 0, error = 0;
+
+	n = snprintf(prefix, sizeof(prefix), ".%s.", name);
+	if (n < 0 || (size_t)n >= sizeof(prefix))
+		return -ENAMETOOLONG;
+	plen = (size_t)n;
+	if ((d = opendir(dir)) == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, prefix, plen) != 0 ||
+		    strlen(de->d_name) != plen + sizeof(SPOOL_TMP_SUFFIX) - 1)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == -1) {
+			if (errno != ENOENT)
+				error = -errno;
+			continue;
+		}
+		removed++;
+	}
+	closedir(d);
+	return error != 0 ? error : removed;
 }

@@ -2777,6 +2777,20 @@ struct spool_tally {
 	size_t	 waiting;
 };
 
+/* Why a spool file could not be written, for messages. */
+static const char *
+spool_why(int error)
+{
+	switch (-error) {
+	case ENOSPC:
+	case EDQUOT:
+		return "磁盘已满 (disk full)";
+	case EFBIG:
+		return "队列已满 16 MiB (spool full)";
+	}
+	return strerror(-error);
+}
+
 /*
  * Opens the spool for a command: makes its directory, takes its lock
  * (waiting up to wait_s seconds for another pingan), reads and parses it
@@ -2813,6 +2827,8 @@ spoolctx_open(struct spoolctx *sc, const char *worker, int wait_s)
 		return;
 	}
 	sc->locked = true;
+	/* A rewrite a crash cut short left its temporary file: it goes. */
+	(void)spool_clean(sc->dir, SPOOL_NAME);
 	if ((error = spool_read(sc->dir, SPOOL_NAME, &sc->buf,
 	    &sc->len)) != 0) {
 		errorx(0, "无法读取离线队列 %s/%s: %s (cannot read the offline "
@@ -2947,7 +2963,7 @@ spoolctx_settle(struct spoolctx *sc, const struct sent *v,
 				    "移到 %s: %s, 仍留在队列中 (a queued record "
 				    "was refused: %s; kept, as it could not be "
 				    "moved)", k + 1, msg, SPOOL_REJECTED,
-				    strerror(-error), code);
+				    spool_why(error), code);
 				t->waiting++;
 				break;
 			}
@@ -2969,9 +2985,18 @@ spoolctx_settle(struct spoolctx *sc, const struct sent *v,
 				continue;
 			snprintf(why, sizeof(why), "damaged (%s)",
 			    spool_damage_name(sc->sp.damaged[i].reason));
-			if (spoolctx_reject(sc, sc->sp.damaged[i].line,
-			    sc->sp.damaged[i].len, why) != 0)
-				break;
+			if ((error = spoolctx_reject(sc,
+			    sc->sp.damaged[i].line, sc->sp.damaged[i].len,
+			    why)) == 0)
+				continue;
+			/* A rewrite would drop what could not be kept. */
+			errorx(0, "无法把损坏的行移到 %s/%s: %s; 离线队列保持原样, "
+			    "已发送的记录下次会再发, 服务器会认出重复 (cannot "
+			    "move the damaged lines; the offline spool is left "
+			    "as it was: sent records will be sent again and "
+			    "answered duplicate)", sc->dir, SPOOL_REJECTED,
+			    spool_why(error));
+			return;
 		}
 		changed = true;
 	}
@@ -2980,7 +3005,7 @@ spoolctx_settle(struct spoolctx *sc, const struct sent *v,
 		errorx(0, "无法更新离线队列 %s/%s: %s; 已发送的记录下次会再发, "
 		    "服务器会认出重复 (cannot rewrite the offline spool; sent "
 		    "records will be sent again and answered duplicate)",
-		    sc->dir, SPOOL_NAME, strerror(-error));
+		    sc->dir, SPOOL_NAME, spool_why(error));
 }
 
 /*
@@ -3025,9 +3050,8 @@ spoolctx_add(struct spoolctx *sc, const char *worker,
 	if (error != 0)
 		return errorx(EXIT_NETWORK, "无法存入离线队列 %s/%s: %s, 记录未"
 		    "保存; 可用 --id %s 重发 (could not save to the offline "
-		    "spool: the record was not saved)", sc->dir, SPOOL_NAME,
-		    error == -EFBIG ? "队列已满 16 MiB (spool full)" :
-		    strerror(-error), rec->id);
+		    "spool: the record was NOT saved; re-send it with --id %s)",
+		    sc->dir, SPOOL_NAME, spool_why(error), rec->id, rec->id);
 	printf("%s\n", rec->id);
 	fflush(stdout);
 	fprintf(stderr, "pingan: 已存入离线队列,网络恢复后自动发送 (saved "

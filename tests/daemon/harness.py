@@ -8,6 +8,12 @@ drives it with the real pingan client or with raw sockets.
 The binaries come from the environment: PINGAND, PINGAN, and PINGAN_TEST_TMP
 (where temporary directories go).  Every wait is bounded: a daemon that
 hangs is killed with SIGKILL and the test fails instead of hanging.
+
+With PINGAN_VALGRIND=1 every pingand the harness starts runs under
+valgrind (memcheck), its report in a file of its own; each run of the
+daemon then adds a test point that fails when valgrind reported anything
+or pingand exited 99 (valgrind's --error-exitcode), and every timeout is
+stretched tenfold.  tools/test --valgrind runs the daemon suite that way.
 """
 
 import atexit
@@ -29,8 +35,19 @@ PINGAND = os.environ.get("PINGAND", "")
 PINGAN = os.environ.get("PINGAN", "")
 TMP = os.environ.get("PINGAN_TEST_TMP") or tempfile.gettempdir()
 
-# Sanitizer builds run slower; stretch the timeouts there.
-SLOW = 3 if ("ASAN_OPTIONS" in os.environ or "UBSAN_OPTIONS" in os.environ) else 1
+# Under valgrind (PINGAN_VALGRIND=1) pingand runs 10-50 times slower.
+VALGRIND = os.environ.get("PINGAN_VALGRIND", "") == "1"
+VALGRIND_EXIT = 99
+_SUPP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                     "valgrind.supp")
+
+# Sanitizer builds and valgrind run slower; stretch the timeouts there.
+if VALGRIND:
+    SLOW = 10
+elif "ASAN_OPTIONS" in os.environ or "UBSAN_OPTIONS" in os.environ:
+    SLOW = 3
+else:
+    SLOW = 1
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -216,6 +233,56 @@ def run(argv, timeout=30, env=None, input=None, preexec=None):
             p.stderr.decode("utf-8", "replace"))
 
 
+# ---- valgrind --------------------------------------------------------------
+
+_vg_runs = 0
+
+
+def valgrind_argv(argv, log_dir):
+    """argv under valgrind when PINGAN_VALGRIND=1 (else argv), and the file
+    its report goes to (or None)."""
+    global _vg_runs
+    if not VALGRIND:
+        return list(argv), None
+    _vg_runs += 1
+    log = os.path.join(log_dir, "valgrind-%d-%d.log" % (os.getpid(),
+                                                        _vg_runs))
+    vg = ["valgrind", "--error-exitcode=%d" % VALGRIND_EXIT,
+          "--leak-check=full", "--errors-for-leak-kinds=definite",
+          "--track-fds=no", "--quiet", "--log-file=" + log]
+    if os.path.exists(_SUPP):
+        vg.append("--suppressions=" + os.path.abspath(_SUPP))
+    return vg + list(argv), log
+
+
+def valgrind_check(log, rc, what):
+    """Adds a test point: valgrind reported nothing on this run of pingand.
+
+    rc is the exit status (None if unknown, negative for a signal); 99 is
+    valgrind's own.  Does nothing outside PINGAN_VALGRIND=1.
+    """
+    if log is None:
+        return True
+    try:
+        with open(log, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        text = ""
+    # A run killed with SIGKILL leaves its report half-written; the errors
+    # it shows are still errors.
+    lines = [l for l in text.splitlines() if l.strip()]
+    good = not lines and rc != VALGRIND_EXIT
+    ok(good, "valgrind: no error in %s (exit %r)" % (what, rc),
+       *(lines[:80] + (["... %d more lines in %s" % (len(lines) - 80, log)]
+                       if len(lines) > 80 else [])))
+    if good:
+        try:
+            os.unlink(log)
+        except OSError:
+            pass
+    return good
+
+
 # ---- raw connections ------------------------------------------------------
 
 
@@ -330,7 +397,9 @@ class Daemon:
                  env=None):
         self.dir = tempfile.mkdtemp(prefix="pingan-", dir=TMP)
         self.demo = demo
-        self.extra_env = dict(env or {})	# over os.environ at each start
+        # Added to the environment as it is at each start (test_notify.py
+        # sets NOTIFY_SOCKET between making the Daemon and starting it).
+        self.env = dict(env or {})
         self.home = os.path.join(self.dir, "home")
         os.mkdir(self.home)
         self.db_path = os.path.join(self.dir, "pingan.db")
@@ -355,6 +424,7 @@ class Daemon:
         self.config.update({k: str(v) for k, v in (config or {}).items()})
         self.write_config()
         self.proc = None
+        self.vg_log = None	# valgrind's report of the current run
         self.port = None
         self.http_port = None
         self.lines = []		# stderr and stdout of every run, in order
@@ -404,14 +474,14 @@ class Daemon:
         if demo:
             argv.append("--demo")
         self.starts += 1
+        argv, self.vg_log = valgrind_argv(argv, TMP)
         with self.lock:
             self.lines.append("== start %d: %s" % (self.starts, " ".join(argv)))
             mark = len(self.lines)
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=self.dir,
-                                     env=dict(os.environ,
-                                              **self.extra_env))
+                                     env=dict(os.environ, **self.env))
         self.readers = [
             threading.Thread(target=self._reader, args=(self.proc.stderr, ""),
                              daemon=True),
@@ -451,6 +521,7 @@ class Daemon:
             rc = self.proc.poll()
             if rc is None:
                 self._kill()
+            self._reaped(rc)
             raise RuntimeError("pingand did not start (exit %r, port %r, "
                                "ready %r)" % (rc, port, ready))
         self.port = port
@@ -491,6 +562,13 @@ class Daemon:
         for t in self.readers:
             t.join(timeout=5)
 
+    def _reaped(self, rc):
+        """pingand's run is over: checks valgrind's report of it, once."""
+        log, self.vg_log = self.vg_log, None
+        if log is not None:
+            valgrind_check(log, rc, "pingand run %d of %s" %
+                           (self.starts, os.path.basename(self.dir)))
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
         """Signals pingand and waits for it; returns its exit status.
 
@@ -510,13 +588,15 @@ class Daemon:
             self._kill()
             rc = None
         self._join_readers()
+        self._reaped(rc)
         return rc
 
     def kill9(self):
         """Kills pingand with SIGKILL and reaps it."""
         self.proc.kill()
-        rc = self.proc.wait(timeout=10)
+        rc = self.proc.wait(timeout=10 * SLOW)
         self._join_readers()
+        self._reaped(rc)
         return rc
 
     def restart(self, demo=False):
@@ -528,6 +608,8 @@ class Daemon:
     def cleanup(self, keep=False):
         if self.proc is not None and self.proc.poll() is None:
             self._kill()
+        if self.proc is not None and self.vg_log is not None:
+            self._reaped(self.proc.poll())
         if self in _daemons:
             _daemons.remove(self)
         if keep:
@@ -581,7 +663,11 @@ class Daemon:
 
 def pingand(*args, timeout=15):
     """Runs pingand with arguments (-n, -V, -h); returns (rc, out, err)."""
-    return run([PINGAND] + list(args), timeout=timeout)
+    argv, log = valgrind_argv([PINGAND] + list(args), TMP)
+    rc, out, err = run(argv, timeout=timeout)
+    valgrind_check(log, rc, "pingand %s" % " ".join(
+        os.path.basename(a) for a in args))
+    return rc, out, err
 
 
 # ---- the database, read behind the daemon's back ---------------------------
@@ -710,6 +796,21 @@ def table_rows(db_path, table):
         return con.execute("SELECT * FROM %s ORDER BY 1" % table).fetchall()
     finally:
         con.close()
+
+
+def fill_disk(directory):
+    """Fills the file system of directory to its last byte with a file
+    there, 'filler'; returns its path (unlink it to make room again)."""
+    filler = os.path.join(directory, "filler")
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    for chunk in (65536, 4096, 1):	# down to the last byte
+        try:
+            while True:
+                os.write(fd, b"\0" * chunk)
+        except OSError:
+            pass
+    os.close(fd)
+    return filler
 
 
 def integrity_check(db_path):

@@ -148,15 +148,7 @@ def test_full_disk(tmp):
         c = d.authed("G001")
         sup = d.authed("S001")
         h.like(checkin(c, h.new_id()), r"^OK ", "full disk: first a store")
-        filler = os.path.join(mnt, "filler")
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-        for chunk in (65536, 4096, 1):	# down to the last byte
-            try:
-                while True:
-                    os.write(fd, b"\0" * chunk)
-            except OSError:
-                pass
-        os.close(fd)
+        filler = h.fill_disk(mnt)
         st = os.statvfs(mnt)
         h.is_(st.f_bavail, 0, "the file system is full to the last block")
         ids = [h.new_id() for _ in range(40)]

@@ -1,13 +1,18 @@
 /*
  * test_spool.c: unit tests of the offline spool: the record format, the
- * pure parser (good lines, Chinese text, torn and damaged lines, limits)
- * and the file functions (append, rewrite, lock) in a temporary directory.
+ * pure parser (good lines, Chinese text, torn and damaged lines, limits),
+ * the file functions (append, rewrite, lock) in a temporary directory, and
+ * their failures: a record torn at every byte offset, and a full disk or a
+ * crash (PINGAN_SPOOL_FAULT) at every byte of an append or a rewrite.
  */
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -552,6 +557,391 @@ test_files(void)
 		printf("# could not remove %s\n", tmpl);
 }
 
+/* The records the fault tests use: c has Chinese text, to be cut mid-character. */
+#define FAULT_A "CHECKIN id=" ID1 " grid=DK-01 kind=patrol note=\"夜间巡逻\""
+#define FAULT_B "SCREENING id=" ID2 " grid=DK-01 zero=yes"
+#define FAULT_C "CHECKIN id=" ID3 " grid=DK-02 kind=visit note=\"东坑村 走访, " \
+	"调解邻里纠纷一起\""
+#define FAULT_D "DUTY-ON id=44444444-4444-4444-8444-444444444444 post=TOWN"
+
+/*
+ * Checks a parse of text: the ids of its records, in order (a
+ * space-separated list of the first 8 characters of each), and its
+ * damaged lines.  Returns 0 or prints why and returns -1.
+ */
+static int
+expect_spool(const char *text, size_t len, const char *ids, size_t damaged,
+    size_t k)
+{
+	struct spool	 sp;
+	char		 got[256];
+	size_t		 i, n = 0;
+	int		 r;
+
+	memset(&sp, 0, sizeof(sp));
+	if ((r = spool_parse(text, len, &sp)) != 0) {
+		printf("#   offset %zu: spool_parse: %d\n", k, r);
+		return -1;
+	}
+	got[0] = '\0';
+	for (i = 0; i < sp.nrecords && n + 10 < sizeof(got); i++)
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%.8s",
+		    i > 0 ? " " : "", sp.records[i].id);
+	r = strcmp(got, ids) == 0 && sp.ndamaged_total == damaged ? 0 : -1;
+	if (r != 0)
+		printf("#   offset %zu: records '%s' (want '%s'), %zu damaged "
+		    "(want %zu)\n", k, got, ids, sp.ndamaged_total, damaged);
+	spool_free(&sp);
+	return r;
+}
+
+/*
+ * A record torn at every byte offset, as a crash mid-append leaves it:
+ * the records before it are whole, the piece is one damaged line (never a
+ * record, never fatal), and once the next append closes the line with its
+ * '\n' the piece stays damaged, unless only the '\n' was missing: then
+ * the record is whole (sent once: the server knows its id).
+ */
+static void
+test_torn_every_offset(void)
+{
+	char	*a = rec(1000, "P001", FAULT_A), *b = rec(2000, "G002", FAULT_B);
+	char	*c = rec(3000, "P001", FAULT_C), *d = rec(4000, "P001", FAULT_D);
+	char	*text;
+	size_t	 la = strlen(a), lb = strlen(b), lc = strlen(c),
+		 ld = strlen(d), k, len, bad1 = 0, bad2 = 0, first1 = 0,
+		 first2 = 0;
+
+	text = malloc(la + lb + lc + 1 + ld + 1);
+	memcpy(text, a, la);
+	memcpy(text + la, b, lb);
+	for (k = 0; k <= lc; k++) {
+		/* The crash: a, b and the first k bytes of c. */
+		memcpy(text + la + lb, c, k);
+		len = la + lb + k;
+		if (expect_spool(text, len, k == lc ?
+		    "0d6c3f0e 1a2b3c4d 77777777" : "0d6c3f0e 1a2b3c4d",
+		    k > 0 && k < lc ? 1 : 0, k) != 0 && bad1++ == 0)
+			first1 = k;
+		/* The next append: '\n' first if the file ends torn, then d. */
+		if (k > 0 && k < lc)
+			text[len++] = '\n';
+		memcpy(text + len, d, ld);
+		len += ld;
+		if (expect_spool(text, len, k >= lc - 1 ?
+		    "0d6c3f0e 1a2b3c4d 77777777 44444444" :
+		    "0d6c3f0e 1a2b3c4d 44444444",
+		    k > 0 && k < lc - 1 ? 1 : 0, k) != 0 && bad2++ == 0)
+			first2 = k;
+	}
+	ok(bad1 == 0, "c torn at each of its %zu offsets: a and b whole, the "
+	    "piece one damaged line (first bad offset %zu)", lc + 1, first1);
+	ok(bad2 == 0, "and after the next append: d whole too, c whole only "
+	    "when just its newline was missing (first bad offset %zu)",
+	    first2);
+	free(text);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+}
+
+/* Writes text to dir/name, replacing it; returns 0 or -1. */
+static int
+put_file(const char *dir, const char *name, const char *text, size_t len)
+{
+	char	 path[600];
+	FILE	*f;
+	int	 r = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if ((f = fopen(path, "wb")) == NULL)
+		return -1;
+	if (fwrite(text, 1, len, f) != len)
+		r = -1;
+	if (fclose(f) != 0)
+		r = -1;
+	return r;
+}
+
+/* Tells whether dir/name holds exactly text. */
+static bool
+file_is(const char *dir, const char *name, const char *text, size_t len)
+{
+	char	*buf;
+	size_t	 n;
+	bool	 same;
+
+	if (spool_read(dir, name, &buf, &n) != 0)
+		return false;
+	same = n == len && memcmp(buf, text, len) == 0;
+	free(buf);
+	return same;
+}
+
+/* Counts the files of dir whose names start with prefix. */
+static int
+count_files(const char *dir, const char *prefix)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Runs fn(dir) in a child; returns the signal it died of, or -1. */
+static int
+in_child(void (*fn)(const char *), const char *dir)
+{
+	pid_t	 pid;
+	int	 status;
+
+	fflush(stdout);
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		fn(dir);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) == -1 || !WIFSIGNALED(status))
+		return -1;
+	return WTERMSIG(status);
+}
+
+static void
+append_c(const char *dir)
+{
+	char	*c = rec(3000, "P001", FAULT_C);
+
+	spool_append(dir, SPOOL_NAME, c, strlen(c));
+	free(c);
+}
+
+static void
+rewrite_without_b(const char *dir)
+{
+	struct spool	 sp;
+	char		*buf;
+	size_t		 len;
+	bool		 keep[3] = { true, false, true };
+
+	if (spool_read(dir, SPOOL_NAME, &buf, &len) != 0 ||
+	    spool_parse(buf, len, &sp) != 0)
+		_exit(3);
+	spool_rewrite(dir, SPOOL_NAME, &sp, keep);
+	_exit(4);
+}
+
+/*
+ * A full disk and a crash at every byte of an append, through the test
+ * hook: a failed append leaves the file as it was (so "not saved" is
+ * true); a crash leaves a torn line and loses nothing that was there.
+ */
+static void
+test_append_faults(const char *dir)
+{
+	char	*a = rec(1000, "P001", FAULT_A), *b = rec(2000, "G002", FAULT_B);
+	char	*c = rec(3000, "P001", FAULT_C), *d = rec(4000, "P001", FAULT_D);
+	char	*ab, *want, *buf, env[64];
+	size_t	 la = strlen(a), lab, lc = strlen(c), k, len, bad = 0,
+		 first = 0, badc = 0, firstc = 0;
+	int	 r, sig;
+
+	ab = cat(a, b, NULL, NULL);
+	lab = strlen(ab);
+	want = malloc(lab + lc + 2);
+
+	/* Full disk after k bytes: -ENOSPC and the file as it was. */
+	for (k = 0; k <= lc + 1; k++) {
+		put_file(dir, SPOOL_NAME, ab, lab);
+		snprintf(env, sizeof(env), "append-short:%zu", k);
+		setenv("PINGAN_SPOOL_FAULT", env, 1);
+		r = spool_append(dir, SPOOL_NAME, c, lc);
+		if ((r != -ENOSPC || !file_is(dir, SPOOL_NAME, ab, lab)) &&
+		    bad++ == 0) {
+			first = k;
+			printf("#   append-short:%zu: %d\n", k, r);
+		}
+	}
+	ok(bad == 0, "a full disk after each of the %zu bytes of an append: "
+	    "ENOSPC, the file as it was (first bad %zu)", lc + 2, first);
+
+	/* The same after a torn line: the '\n' that closes it is cut too. */
+	bad = 0;
+	for (k = 0; k <= lc + 2; k++) {
+		put_file(dir, SPOOL_NAME, ab, la + 10);
+		snprintf(env, sizeof(env), "append-short:%zu", k);
+		setenv("PINGAN_SPOOL_FAULT", env, 1);
+		r = spool_append(dir, SPOOL_NAME, c, lc);
+		if ((r != -ENOSPC || !file_is(dir, SPOOL_NAME, ab, la + 10)) &&
+		    bad++ == 0)
+			first = k;
+	}
+	ok(bad == 0, "and after a torn last line: the file as it was (first "
+	    "bad %zu)", first);
+
+	put_file(dir, SPOOL_NAME, ab, lab);
+	setenv("PINGAN_SPOOL_FAULT", "append-fsync:0", 1);
+	is_int(spool_append(dir, SPOOL_NAME, c, lc), -EIO,
+	    "a failing fsync: EIO");
+	ok(file_is(dir, SPOOL_NAME, ab, lab), "and the record is cut off again");
+	setenv("PINGAN_SPOOL_FAULT", "append-short:0", 1);
+	is_int(spool_append(dir, "other", c, lc), 0,
+	    "the hook hits the spool file only");
+	setenv("PINGAN_SPOOL_FAULT", "append-short:x", 1);
+	is_int(spool_append(dir, SPOOL_NAME, c, lc), 0,
+	    "an unknown fault is no fault");
+	memcpy(want, ab, lab);
+	memcpy(want + lab, c, lc);
+	ok(file_is(dir, SPOOL_NAME, want, lab + lc), "and c was appended");
+
+	/* A crash after k bytes: a, b whole, the piece torn; d goes after. */
+	bad = 0;
+	for (k = 0; k <= lc; k++) {
+		put_file(dir, SPOOL_NAME, ab, lab);
+		snprintf(env, sizeof(env), "append-crash:%zu", k);
+		setenv("PINGAN_SPOOL_FAULT", env, 1);
+		sig = in_child(append_c, dir);
+		unsetenv("PINGAN_SPOOL_FAULT");
+		memcpy(want, ab, lab);
+		memcpy(want + lab, c, k);
+		if ((sig != SIGKILL ||
+		    !file_is(dir, SPOOL_NAME, want, lab + k)) && bad++ == 0) {
+			first = k;
+			printf("#   append-crash:%zu: signal %d\n", k, sig);
+		}
+		if (spool_append(dir, SPOOL_NAME, d, strlen(d)) != 0 &&
+		    badc++ == 0)
+			firstc = k;
+		buf = NULL;
+		r = spool_read(dir, SPOOL_NAME, &buf, &len);
+		if ((r != 0 || expect_spool(buf, len, k >= lc - 1 ?
+		    "0d6c3f0e 1a2b3c4d 77777777 44444444" :
+		    "0d6c3f0e 1a2b3c4d 44444444",
+		    k > 0 && k < lc - 1 ? 1 : 0, k) != 0) && badc++ == 0)
+			firstc = k;
+		free(buf);
+	}
+	ok(bad == 0, "a crash (SIGKILL) after each of the %zu bytes of an "
+	    "append: the file holds a, b and that piece (first bad %zu)",
+	    lc + 1, first);
+	ok(badc == 0, "and the next append makes d whole, the piece a damaged "
+	    "line (first bad %zu)", firstc);
+
+	unsetenv("PINGAN_SPOOL_FAULT");
+	free(want);
+	free(ab);
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+}
+
+/*
+ * A full disk and a crash at every byte of a rewrite: the old file stays
+ * whole; a crash leaves the temporary file, which spool_clean removes.
+ */
+static void
+test_rewrite_faults(const char *dir)
+{
+	char	*a = rec(1000, "P001", FAULT_A), *b = rec(2000, "G002", FAULT_B);
+	char	*c = rec(3000, "P001", FAULT_C);
+	char	*abc = cat(a, b, c, NULL), *buf, env[64];
+	size_t	 labc = strlen(abc), lac = strlen(a) + strlen(c), k, len,
+		 bad = 0, first = 0, badk = 0, firstk = 0;
+	struct spool sp;
+	bool	 keep[3] = { true, false, true };
+	int	 r;
+
+	put_file(dir, SPOOL_NAME, abc, labc);
+	spool_read(dir, SPOOL_NAME, &buf, &len);
+	memset(&sp, 0, sizeof(sp));
+	spool_parse(buf, len, &sp);
+	for (k = 0; k <= lac + 1; k++) {
+		snprintf(env, sizeof(env), "rewrite-short:%zu", k);
+		setenv("PINGAN_SPOOL_FAULT", env, 1);
+		r = spool_rewrite(dir, SPOOL_NAME, &sp, keep);
+		if ((r != -ENOSPC || !file_is(dir, SPOOL_NAME, abc, labc) ||
+		    count_files(dir, ".spool.") != 0) && bad++ == 0) {
+			first = k;
+			printf("#   rewrite-short:%zu: %d\n", k, r);
+		}
+	}
+	unsetenv("PINGAN_SPOOL_FAULT");
+	ok(bad == 0, "a full disk after each of the %zu bytes of a rewrite: "
+	    "ENOSPC, the old file whole, no temporary file (first bad %zu)",
+	    lac + 2, first);
+	spool_free(&sp);
+	free(buf);
+
+	bad = 0;
+	for (k = 0; k <= lac + 1; k++) {
+		snprintf(env, sizeof(env), "rewrite-crash:%zu", k);
+		setenv("PINGAN_SPOOL_FAULT", env, 1);
+		r = in_child(rewrite_without_b, dir);
+		unsetenv("PINGAN_SPOOL_FAULT");
+		if ((r != SIGKILL || !file_is(dir, SPOOL_NAME, abc, labc) ||
+		    count_files(dir, ".spool.") != 1) && bad++ == 0) {
+			first = k;
+			printf("#   rewrite-crash:%zu: signal %d\n", k, r);
+		}
+		if ((r = spool_clean(dir, SPOOL_NAME)) != 1 ||
+		    count_files(dir, ".spool.") != 0) {
+			if (badk++ == 0)
+				firstk = k;
+			printf("#   rewrite-crash:%zu: spool_clean %d\n", k, r);
+		}
+	}
+	ok(bad == 0, "a crash (SIGKILL) after each of the %zu bytes of a "
+	    "rewrite: the old file whole, its temporary file left (first bad "
+	    "%zu)", lac + 2, first);
+	ok(badk == 0, "spool_clean removes that file each time (first bad "
+	    "%zu)", firstk);
+
+	/* spool_clean removes only a rewrite's temporary files. */
+	put_file(dir, ".spool.AbC123", "x", 1);
+	put_file(dir, ".spool.rejected.x12345", "x", 1);
+	put_file(dir, ".spool.short", "x", 1);
+	put_file(dir, ".other.AbC123", "x", 1);
+	is_int(spool_clean(dir, SPOOL_NAME), 1, "spool_clean: one removed");
+	is_int(count_files(dir, ".spool.AbC"), 0, "the temporary file");
+	is_int(count_files(dir, ".spool.rejected."), 1,
+	    "not another file's");
+	is_int(count_files(dir, ".spool.short"), 1, "nor another name");
+	is_int(count_files(dir, ".other."), 1, "nor another prefix");
+	ok(file_is(dir, SPOOL_NAME, abc, labc), "the spool is untouched");
+	is_int(spool_clean("/nonexistent/pingan", SPOOL_NAME), -ENOENT,
+	    "spool_clean of a missing directory: ENOENT");
+	free(abc);
+	free(a);
+	free(b);
+	free(c);
+}
+
+/* The fault tests, in a temporary directory. */
+static void
+test_faults(void)
+{
+	char	 tmpl[] = "/tmp/pingan-spoolf-XXXXXX", cmd[600];
+
+	if (mkdtemp(tmpl) == NULL) {
+		ok(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	test_append_faults(tmpl);
+	test_rewrite_faults(tmpl);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpl);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", tmpl);
+}
+
 /* The directory follows XDG_STATE_HOME, else HOME. */
 static void
 test_dir_path(void)
@@ -580,6 +970,8 @@ main(void)
 	test_parse_damaged();
 	test_limits();
 	test_files();
+	test_torn_every_offset();
+	test_faults();
 	test_dir_path();
 	return tap_done();
 }
