@@ -893,6 +893,9 @@ conn_event_cb(struct bufferevent *bev, short events, void *arg)
 			conn_process(c);
 		else
 			conn_flush(c);
+		/* libevent's TLS writes no more after EOF: nothing to wait for */
+		if (!c->closed && tls_bufferevent_is_tls(bev))
+			conn_close(c, "eof");
 	}
 }
 

@@ -1543,6 +1543,7 @@ struct bufferevent *tls_bufferevent_new(struct event_base *, int fd,
 const char *tls_bufferevent_error(struct bufferevent *, char *buf,
 	    size_t size);
 void	 tls_bufferevent_close_notify(struct bufferevent *);
+bool	 tls_bufferevent_is_tls(struct bufferevent *);
 /* ca_file NULL: the system's CA store. */
 struct ssl_ctx_st *tls_client_new(const char *ca_file, char *ret_err,
 	    size_t errlen);

@@ -114,6 +114,13 @@ tls_server_new(const char *cert_path, const char *key_path, char *ret_err,
 	}
 	/* Idle connections give their read and write buffers back. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * A peer that closes without close_notify has simply closed (as
+	 * allow_dirty_shutdown says after the handshake); a request line is
+	 * only taken whole, so a cut cannot shorten one.  A port scan is then
+	 * no "handshake failed" line in the log.
+	 */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_path) != 1) {
 		snprintf(ret_err, errlen, "tls_cert '%s': cannot load the "
 		    "certificate: %s", cert_path,
@@ -222,6 +229,13 @@ tls_bufferevent_error(struct bufferevent *bev, char *buf, size_t size)
 			off = tls_error_append(buf, size, off, e);
 	}
 	return off > start ? buf : NULL;
+}
+
+/* Tells whether a bufferevent speaks TLS. */
+bool
+tls_bufferevent_is_tls(struct bufferevent *bev)
+{
+	return bufferevent_openssl_get_ssl(bev) != NULL;
 }
 
 /*

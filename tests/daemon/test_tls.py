@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 
@@ -49,7 +50,7 @@ commonName = supplied
 """
 
 
-def ssl(args, cwd):
+def openssl(args, cwd):
     """Runs the openssl command in cwd; raises with its stderr on failure."""
     p = subprocess.run([OPENSSL] + args, cwd=cwd, capture_output=True,
                        timeout=60)
@@ -61,9 +62,9 @@ def ssl(args, cwd):
 def make_ca(d, name):
     """A CA key and self-signed certificate in directory d."""
     os.makedirs(d)
-    ssl(["genpkey", "-algorithm", "EC", "-pkeyopt",
+    openssl(["genpkey", "-algorithm", "EC", "-pkeyopt",
          "ec_paramgen_curve:P-256", "-out", "ca.key"], d)
-    ssl(["req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "90",
+    openssl(["req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "90",
          "-subj", "/CN=%s" % name,
          "-addext", "basicConstraints=critical,CA:TRUE",
          "-addext", "keyUsage=critical,keyCertSign,cRLSign",
@@ -73,9 +74,9 @@ def make_ca(d, name):
 
 def make_server(ca_dir, out, san, expired=False):
     """A server key and certificate signed by the CA in ca_dir: out.key/.crt."""
-    ssl(["genpkey", "-algorithm", "EC", "-pkeyopt",
+    openssl(["genpkey", "-algorithm", "EC", "-pkeyopt",
          "ec_paramgen_curve:P-256", "-out", out + ".key"], ca_dir)
-    ssl(["req", "-new", "-key", out + ".key", "-subj", "/CN=pingand",
+    openssl(["req", "-new", "-key", out + ".key", "-subj", "/CN=pingand",
          "-out", out + ".csr"], ca_dir)
     with open(os.path.join(ca_dir, out + ".ext"), "w") as f:
         f.write(SERVER_EXT % san)
@@ -85,12 +86,12 @@ def make_server(ca_dir, out, san, expired=False):
         open(os.path.join(ca_dir, "index.txt"), "a").close()
         with open(os.path.join(ca_dir, "ca.srl"), "w") as f:
             f.write("1000\n")
-        ssl(["ca", "-config", "ca.cnf", "-batch", "-notext",
+        openssl(["ca", "-config", "ca.cnf", "-batch", "-notext",
              "-startdate", "20200101000000Z", "-enddate", "20200201000000Z",
              "-in", out + ".csr", "-extfile", out + ".ext",
              "-out", out + ".crt"], ca_dir)
     else:
-        ssl(["x509", "-req", "-in", out + ".csr", "-CA", "ca.crt",
+        openssl(["x509", "-req", "-in", out + ".csr", "-CA", "ca.crt",
              "-CAkey", "ca.key", "-CAcreateserial", "-days", "90",
              "-sha256", "-extfile", out + ".ext", "-out", out + ".crt"],
             ca_dir)
@@ -164,6 +165,17 @@ def https(d, path, ca, *args):
                        capture_output=True, timeout=30 * h.SLOW)
     out = p.stdout.decode("utf-8", "replace")
     return p.returncode, out[-3:], out[:-3]
+
+
+def open_conns(d, ca):
+    """pingan_connections_open from /metrics over HTTPS, or None."""
+    p = subprocess.run([CURL, "-s", "--max-time", str(10 * h.SLOW),
+                        "--cacert", ca,
+                        "https://127.0.0.1:%d/metrics" % d.http_port],
+                       capture_output=True, timeout=30 * h.SLOW)
+    m = re.search(r"(?m)^pingan_connections_open (\d+)$",
+                  p.stdout.decode("utf-8", "replace"))
+    return int(m.group(1)) if m else None
 
 
 def test():
@@ -307,6 +319,28 @@ def test():
         d.log_text()[-600:])
     ident, rc, out, err = tls_checkin(d, ca)
     h.is_((rc, out.strip()), (0, ident), "the daemon keeps serving TLS", err)
+
+    # peers that close at once are closed at once (not at auth_timeout)
+    base = open_conns(d, ca)
+    socks = [socket.create_connection(("127.0.0.1", d.tls_port))
+             for _ in range(3)]
+    ctx = ssl.create_default_context(cafile=ca)
+    tls = [ctx.wrap_socket(socket.create_connection(("127.0.0.1",
+                                                     d.tls_port)),
+                           server_hostname="localhost") for _ in range(3)]
+    h.ok(all(t.recv(100).startswith(b"OK pingan/1") for t in tls),
+         "Python's ssl module gets the greeting")
+    h.ok(h.wait_for(lambda: open_conns(d, ca) == base + 6, 5 * h.SLOW),
+         "six connections open", base, open_conns(d, ca))
+    for x in socks + [t.unwrap() if i % 2 else t for i, t in
+                      enumerate(tls)]:
+        x.close()
+    h.ok(h.wait_for(lambda: open_conns(d, ca) == base, 5 * h.SLOW),
+         "TLS peers that close (before, after the handshake, with and "
+         "without close_notify) are closed at once", base,
+         open_conns(d, ca))
+    h.ok(not re.search(r"TLS handshake failed: unexpected eof",
+                       d.log_text()), "and not logged as failures")
 
     # ---- a TLS client on the plain port ------------------------------------
     refused(d, "TLS to the plain port", r"不是 TLS 端口.*does not speak TLS",
