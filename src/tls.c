@@ -80,16 +80,26 @@ tls_error_string(char *buf, size_t size)
 	return buf;
 }
 
-/* Sets what both ends share: TLS 1.2 at least, no compression. */
-static int
-tls_ctx_common(SSL_CTX *ctx)
+/*
+ * A context with what both ends share: TLS 1.2 at least, its suites, no
+ * compression, no renegotiation.  NULL with the reason in why.
+ */
+static SSL_CTX *
+tls_ctx_new(const SSL_METHOD *method, char *why, size_t size)
 {
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
-	    SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1)
-		return -EINVAL;
+	SSL_CTX	*ctx;
+
+	ERR_clear_error();
+	if ((ctx = SSL_CTX_new(method)) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1) {
+		tls_error_string(why, size);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION);
-	return 0;
+	return ctx;
 }
 
 /*
@@ -105,12 +115,11 @@ tls_server_new(const char *cert_path, const char *key_path, char *ret_err,
 	SSL_CTX	*ctx;
 	char	 why[512];
 
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL ||
-	    tls_ctx_common(ctx) != 0) {
+	if ((ctx = tls_ctx_new(TLS_server_method(), why, sizeof(why))) ==
+	    NULL) {
 		snprintf(ret_err, errlen, "TLS: cannot set up a context: %s",
-		    tls_error_string(why, sizeof(why)));
-		goto fail;
+		    why);
+		return NULL;
 	}
 	/* Idle connections give their read and write buffers back. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
@@ -267,12 +276,10 @@ tls_client_new(const char *ca_file, char *ret_err, size_t errlen)
 	SSL_CTX	*ctx;
 	char	 why[512];
 
-	ERR_clear_error();
-	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
-	    tls_ctx_common(ctx) != 0) {
-		snprintf(ret_err, errlen, "%s",
-		    tls_error_string(why, sizeof(why)));
-		goto fail;
+	if ((ctx = tls_ctx_new(TLS_client_method(), why, sizeof(why))) ==
+	    NULL) {
+		snprintf(ret_err, errlen, "%s", why);
+		return NULL;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	if (ca_file != NULL ?

@@ -2155,65 +2155,59 @@ client_tls_io(struct client *c, enum client_tls_op op, void *buf,
 static int
 client_tls_refused(struct client *c, const char *ca_file)
 {
-	char	 zh[256], en[256], why[512], sbuf[128], cbuf[128];
+	/* the causes that need no detail */
+	static const struct {
+		enum tls_failure	 class;
+		const char		*zh;
+		const char		*en;
+	} causes[] = {
+		{ TLS_FAIL_EXPIRED, "服务器证书已过期",
+		    "the server's certificate has expired" },
+		{ TLS_FAIL_NOT_YET_VALID, "服务器证书尚未生效, 请检查本机时间",
+		    "the server's certificate is not yet valid; check this "
+		    "device's clock" },
+		{ TLS_FAIL_NOT_TLS, "该端口不是 TLS 端口 (可能是明文端口)",
+		    "the server does not speak TLS on this port (a plain-text "
+		    "port?)" },
+		{ TLS_FAIL_VERSION, "双方没有共同的 TLS 版本 (至少 1.2)",
+		    "no TLS version in common: TLS 1.2 or later is required" },
+		{ TLS_FAIL_UNKNOWN_CA, "服务器证书不是由系统信任的 CA 签发 "
+		    "(未知 CA; 用 --ca-file 指定本镇的 CA)", "unknown CA: no CA "
+		    "of the system signed the server's certificate (give the "
+		    "town's CA with --ca-file)" },
+	};
+	enum tls_failure	 class = tls_failure_class(c->ssl);
+	char			 zh[256], en[256], why[512], sbuf[128];
+	char			 cbuf[128];
+	size_t			 i;
 
 	sanitize(c->peer, sbuf, sizeof(sbuf));
-	if (ca_file != NULL)
-		sanitize(ca_file, cbuf, sizeof(cbuf));
-	switch (tls_failure_class(c->ssl)) {
-	case TLS_FAIL_EXPIRED:
-		snprintf(zh, sizeof(zh), "服务器证书已过期");
-		snprintf(en, sizeof(en), "the server's certificate has "
-		    "expired");
-		break;
-	case TLS_FAIL_NOT_YET_VALID:
-		snprintf(zh, sizeof(zh), "服务器证书尚未生效, 请检查本机时间");
-		snprintf(en, sizeof(en), "the server's certificate is not yet "
-		    "valid; check this device's clock");
-		break;
-	case TLS_FAIL_UNKNOWN_CA:
-		if (ca_file == NULL) {
-			snprintf(zh, sizeof(zh), "服务器证书不是由系统信任的 CA "
-			    "签发 (未知 CA; 用 --ca-file 指定本镇的 CA)");
-			snprintf(en, sizeof(en), "unknown CA: no CA of the "
-			    "system signed the server's certificate (give the "
-			    "town's CA with --ca-file)");
-			break;
+	snprintf(zh, sizeof(zh), "TLS 握手失败");
+	snprintf(en, sizeof(en), "TLS handshake failed: %s",
+	    sanitize(tls_error_string(why, sizeof(why)), why, sizeof(why)));
+	for (i = 0; i < nitems(causes); i++) {
+		if (causes[i].class == class && (class !=
+		    TLS_FAIL_UNKNOWN_CA || ca_file == NULL)) {
+			snprintf(zh, sizeof(zh), "%s", causes[i].zh);
+			snprintf(en, sizeof(en), "%s", causes[i].en);
 		}
+	}
+	if (class == TLS_FAIL_UNKNOWN_CA && ca_file != NULL) {
+		sanitize(ca_file, cbuf, sizeof(cbuf));
 		snprintf(zh, sizeof(zh), "服务器证书不是由 %s 中的 CA 签发 "
 		    "(未知 CA)", cbuf);
 		snprintf(en, sizeof(en), "unknown CA: the server's certificate "
 		    "is not signed by the CA in %s", cbuf);
-		break;
-	case TLS_FAIL_NAME:
+	} else if (class == TLS_FAIL_NAME) {
 		snprintf(zh, sizeof(zh), "服务器证书上的名字与 %s 不符", sbuf);
 		snprintf(en, sizeof(en), "name mismatch: the server's "
 		    "certificate does not name %s", sbuf);
-		break;
-	case TLS_FAIL_CERT:
+	} else if (class == TLS_FAIL_CERT) {
 		snprintf(zh, sizeof(zh), "服务器证书无法验证");
 		snprintf(en, sizeof(en), "certificate verify failed: %s",
 		    X509_verify_cert_error_string(
 		    SSL_get_verify_result(c->ssl)));
-		break;
-	case TLS_FAIL_NOT_TLS:
-		snprintf(zh, sizeof(zh), "该端口不是 TLS 端口 (可能是明文端口)");
-		snprintf(en, sizeof(en), "the server does not speak TLS on this "
-		    "port (a plain-text port?)");
-		break;
-	case TLS_FAIL_VERSION:
-		snprintf(zh, sizeof(zh), "双方没有共同的 TLS 版本 (至少 1.2)");
-		snprintf(en, sizeof(en), "no TLS version in common: TLS 1.2 or "
-		    "later is required");
-		break;
-	default:
-		snprintf(zh, sizeof(zh), "TLS 握手失败");
-		snprintf(en, sizeof(en), "TLS handshake failed: %s",
-		    sanitize(tls_error_string(why, sizeof(why)), why,
-		    sizeof(why)));
-		break;
 	}
-	ERR_clear_error();
 	return errorx(EXIT_TLS, "无法安全连接 %s: %s; 未发送, 未存入离线队列 "
 	    "(cannot connect securely to %s: %s; nothing was sent or queued)",
 	    sbuf, zh, sbuf, en);
