@@ -330,7 +330,8 @@ class Daemon:
                  env=None):
         self.dir = tempfile.mkdtemp(prefix="pingan-", dir=TMP)
         self.demo = demo
-        self.env = dict(os.environ, **(env or {}))
+        # over os.environ as it is at each start (test_notify sets it late)
+        self.env_extra = dict(env or {})
         self.home = os.path.join(self.dir, "home")
         os.mkdir(self.home)
         self.db_path = os.path.join(self.dir, "pingan.db")
@@ -411,7 +412,8 @@ class Daemon:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, cwd=self.dir,
-                                     env=self.env)
+                                     env=dict(os.environ,
+                                              **self.env_extra))
         self.readers = [
             threading.Thread(target=self._reader, args=(self.proc.stderr, ""),
                              daemon=True),
