@@ -153,8 +153,7 @@ tls_server_new(const char *cert_path, const char *key_path, char *ret_err,
 	}
 	return ctx;
 fail:
-	SSL_CTX_free(ctx);
-	ERR_clear_error();
+	SSL_CTX_free(ctx);	/* tls_error_string emptied the error queue */
 	return NULL;
 }
 
@@ -287,13 +286,10 @@ tls_client_new(const char *ca_file, char *ret_err, size_t errlen)
 	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
 		snprintf(ret_err, errlen, "%s",
 		    tls_error_string(why, sizeof(why)));
-		goto fail;
+		SSL_CTX_free(ctx);
+		return NULL;
 	}
 	return ctx;
-fail:
-	SSL_CTX_free(ctx);
-	ERR_clear_error();
-	return NULL;
 }
 
 /*
