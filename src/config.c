@@ -147,6 +147,13 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY_STRING(admin_socket, "var/pingand.sock", false),
 	CONFIG_KEY_MODE(admin_socket_mode, 0600, 0, 0777, false),
 
+	/* transport security (docs/TLS.md) */
+	CONFIG_KEY_ENUM(tls, 0, config_switch_names, false),
+	CONFIG_KEY_ADDRESS(tls_listen, "127.0.0.1", false),
+	CONFIG_KEY_INT(tls_port, 7701, 0, 65535, false),
+	CONFIG_KEY_STRING(tls_cert, "var/tls/pingand.crt", false),
+	CONFIG_KEY_STRING(tls_key, "var/tls/pingand.key", false),
+
 	/* storage */
 	CONFIG_KEY_STRING(database, "var/pingand.db", false),
 	CONFIG_KEY_ENUM(synchronous, CONFIG_SYNC_FULL, config_sync_names,
@@ -205,6 +212,7 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY_ENUM(http, 1, config_switch_names, false),
 	CONFIG_KEY_ADDRESS(http_listen, "127.0.0.1", false),
 	CONFIG_KEY_INT(http_port, 7780, 0, 65535, false),
+	CONFIG_KEY_ENUM(http_tls, 0, config_switch_names, false),
 	CONFIG_KEY_INT(http_body_max, 16384, 1024, 1048576, false),
 	CONFIG_KEY_INT(http_timeout, 30, 1, 3600, false),
 	CONFIG_KEY_INT(http_streams_max, 64, 0, 10000, true),

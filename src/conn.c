@@ -901,6 +901,7 @@ static void
 conn_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	struct conn	*c = arg;
+	char		 why[256];
 
 	if (events & BEV_EVENT_TIMEOUT) {
 		conn_close(c, events & BEV_EVENT_WRITING ?
@@ -908,7 +909,14 @@ conn_event_cb(struct bufferevent *bev, short events, void *arg)
 		return;
 	}
 	if (events & BEV_EVENT_ERROR) {
-		conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+		if (tls_bufferevent_error(bev, why, sizeof(why)) == NULL) {
+			conn_close(c, strerror(EVUTIL_SOCKET_ERROR()));
+			return;
+		}
+		/* a plain-text client on the TLS port, a wrong CA, ... */
+		log_info("conn %llu: %s: TLS %s", (unsigned long long)c->id,
+		    c->peer, why);
+		conn_close(c, "TLS error");
 		return;
 	}
 	if (events & BEV_EVENT_EOF) {
@@ -922,15 +930,20 @@ conn_event_cb(struct bufferevent *bev, short events, void *arg)
 			conn_process(c);
 		else
 			conn_flush(c);
+		/* libevent's TLS writes no more after EOF: nothing to wait for */
+		if (!c->closed && tls_bufferevent_is_tls(bev))
+			conn_close(c, "eof");
 	}
 }
 
 /*
- * Sets up a connection on an accepted socket: bufferevent, timeouts,
- * greeting.  Returns NULL (and closes fd) on failure.
+ * Sets up a connection on an accepted socket: bufferevent (with TLS when
+ * tls is a context), timeouts, greeting.  Returns NULL (and closes fd) on
+ * failure.
  */
 struct conn *
-conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer)
+conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer,
+    struct ssl_ctx_st *tls)
 {
 	struct conn	*c;
 	struct timeval	 tv;
@@ -949,7 +962,11 @@ conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer)
 	srv->nconns++;
 	if (kind == CONN_TERMINAL)
 		srv->metrics.conns_accepted++;
-	c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (tls != NULL)
+		c->bev = tls_bufferevent_new(srv->base, fd, tls);
+	else
+		c->bev = bufferevent_socket_new(srv->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	c->delay_timer = evtimer_new(srv->base, conn_delay_done, c);
 	if (kind == CONN_TERMINAL)
 		c->auth_timer = evtimer_new(srv->base, conn_auth_timeout, c);
@@ -1006,6 +1023,7 @@ conn_close(struct conn *c, const char *reason)
 	    (unsigned long long)c->id, c->peer, reason,
 	    (unsigned long long)c->nrequests);
 	if (c->bev) {
+		tls_bufferevent_close_notify(c->bev);
 		bufferevent_free(c->bev);
 		c->bev = NULL;
 	}
@@ -1274,6 +1292,7 @@ conn_shutdown_write(struct server *srv)
 
 	TAILQ_FOREACH(c, &srv->conns, entry) {
 		c->draining = true;
+		tls_bufferevent_close_notify(c->bev);
 		(void)shutdown(bufferevent_getfd(c->bev), SHUT_WR);
 		bufferevent_enable(c->bev, EV_READ);
 	}

@@ -20,6 +20,10 @@
  * credential against the current roster, so a disabled worker or a revoked
  * token is out at once.  Failed logins are throttled per address.
  *
+ * With http_tls on the port speaks HTTPS only (the context is the
+ * terminals', tls.c): the cookie is then Secure and a POST's Origin must
+ * be https.
+ *
  * Live updates: /api/v1/events is a server-sent event stream; a one-second
  * timer sends "update" when a group commit stored something since the last
  * one (metrics.commit_seq), and a comment every 15 s to keep it open.
@@ -850,7 +854,8 @@ http_login_accepted(struct http_call *call, const struct worker *w,
 		return;
 	}
 	snprintf(cookie, sizeof(cookie), HTTP_COOKIE "=%s; Path=/; HttpOnly; "
-	    "SameSite=Strict; Max-Age=%d", id, cfg->session_ttl);
+	    "SameSite=Strict; Max-Age=%d%s", id, cfg->session_ttl,
+	    cfg->http_tls ? "; Secure" : "");
 	explicit_bzero(id, sizeof(id));
 	evhttp_add_header(evhttp_request_get_output_headers(call->req),
 	    "Set-Cookie", cookie);
@@ -1767,7 +1772,8 @@ http_dispatch(struct evhttp_request *req, void *arg)
 		    evhttp_request_get_input_headers(req), "Origin");
 		host = evhttp_find_header(
 		    evhttp_request_get_input_headers(req), "Host");
-		snprintf(expect, sizeof(expect), "http://%s", host ? host : "");
+		snprintf(expect, sizeof(expect), "%s://%s",
+		    h->srv->cfg->http_tls ? "https" : "http", host ? host : "");
 		if (origin != NULL && strcmp(origin, expect) != 0) {
 			http_error(call, 403, "forbidden",
 			    "跨站请求被拒绝 (cross-site request refused)",
@@ -1800,6 +1806,18 @@ done:
 }
 
 /* ---- the server -------------------------------------------------------- */
+
+/*
+ * evhttp's bufferevent factory with http_tls on: each connection speaks
+ * TLS with the context loaded now (SIGHUP may have replaced it).
+ */
+static struct bufferevent *
+http_tls_bev(struct event_base *base, void *arg)
+{
+	struct http	*h = arg;
+
+	return tls_bufferevent_new(base, -1, h->srv->tls_ctx);
+}
 
 /*
  * Starts the dashboard on http_listen:http_port; logs where it is.  NULL
@@ -1836,6 +1854,8 @@ http_start(struct server *srv)
 	evhttp_set_max_headers_size(h->evh, 16384);
 	evhttp_set_timeout(h->evh, cfg->http_timeout);
 	evhttp_set_gencb(h->evh, http_dispatch, h);
+	if (cfg->http_tls)
+		evhttp_set_bevcb(h->evh, http_tls_bev, h);
 	if ((h->sock = evhttp_bind_socket_with_handle(h->evh, cfg->http_listen,
 	    (ev_uint16_t)cfg->http_port)) == NULL) {
 		log_err("http: cannot listen on %s port %d: %s",
@@ -1859,8 +1879,9 @@ http_start(struct server *srv)
 	} else
 		snprintf(host, sizeof(host), "%s", cfg->http_listen);
 	evtimer_add(h->tick, &one);
-	log_info("dashboard at http://%s%s%s:%d/", strchr(host, ':') ? "[" : "",
-	    host, strchr(host, ':') ? "]" : "", port);
+	log_info("dashboard at %s://%s%s%s:%d/", cfg->http_tls ? "https" :
+	    "http", strchr(host, ':') ? "[" : "", host,
+	    strchr(host, ':') ? "]" : "", port);
 	return h;
 fail:
 	http_free(h);

@@ -1,11 +1,12 @@
 /*
- * listener.c: the TCP listener for terminals and the UNIX socket for
- * administration.
+ * listener.c: the TCP listeners for terminals (plain text, and TLS when
+ * `tls on`) and the UNIX socket for administration.
  *
  * Accepting survives running out of descriptors: the listener pauses and
  * a short timer re-arms it, instead of spinning on EMFILE.  Past conn_max
- * a new terminal gets one `ERR busy` line and is closed.  The admin socket
- * checks its peer with SO_PEERCRED: root or the daemon's own user only.
+ * a new terminal gets one `ERR busy` line and is closed (on the TLS port,
+ * before any handshake, it is only closed).  The admin socket checks its
+ * peer with SO_PEERCRED: root or the daemon's own user only.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,31 +70,56 @@ listener_resumed(struct server *srv)
 	log_info("listener: accepting connections again");
 }
 
-/* Accepts a terminal's connection. */
+/*
+ * Accepts a terminal's connection on either port.  A refusal on the TLS
+ * port is a bare close: a plain-text line would not reach a TLS client.
+ */
 static void
-listener_accept(struct evconnlistener *l, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+listener_accept_on(struct server *srv, evutil_socket_t fd,
+    struct sockaddr *sa, bool tls)
 {
-	struct server	*srv = arg;
 	char		 peer[PINGAN_PEER_MAX];
 	int		 one = 1;
 
 	listener_resumed(srv);
 	listener_addr_format(sa, peer, sizeof(peer));
 	if (srv->shutting_down) {
-		listener_refuse(fd, PROTO_ERR_SHUTTING_DOWN);
+		if (tls)
+			close(fd);
+		else
+			listener_refuse(fd, PROTO_ERR_SHUTTING_DOWN);
 		return;
 	}
 	if (srv->nconns >= srv->cfg->conn_max) {
 		log_warn("listener: %s refused: %d connections (conn_max)",
 		    peer, srv->nconns);
-		listener_refuse(fd, PROTO_ERR_BUSY);
+		if (tls)
+			close(fd);
+		else
+			listener_refuse(fd, PROTO_ERR_BUSY);
 		return;
 	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (conn_new(srv, CONN_TERMINAL, fd, peer) == NULL)
+	if (conn_new(srv, CONN_TERMINAL, fd, peer, tls ? srv->tls_ctx :
+	    NULL) == NULL)
 		log_warn("listener: %s: cannot set up connection: out of memory",
 		    peer);
+}
+
+/* Accepts a terminal's connection on the plain-text port. */
+static void
+listener_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	listener_accept_on(arg, fd, sa, false);
+}
+
+/* Accepts a terminal's connection on the TLS port. */
+static void
+listener_tls_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	listener_accept_on(arg, fd, sa, true);
 }
 
 /* Accepts an admin connection after checking who the peer is. */
@@ -125,7 +151,7 @@ listener_admin_accept(struct evconnlistener *l, evutil_socket_t fd,
 		listener_refuse(fd, PROTO_ERR_SHUTTING_DOWN);
 		return;
 	}
-	if (conn_new(srv, CONN_ADMIN, fd, peer) == NULL)
+	if (conn_new(srv, CONN_ADMIN, fd, peer, NULL) == NULL)
 		log_warn("admin: %s: cannot set up connection", peer);
 }
 
@@ -141,6 +167,8 @@ listener_rearm(evutil_socket_t fd, short events, void *arg)
 		evconnlistener_enable(srv->listener);
 	if (srv->admin_listener)
 		evconnlistener_enable(srv->admin_listener);
+	if (srv->tls_listener)
+		evconnlistener_enable(srv->tls_listener);
 }
 
 /*
@@ -168,9 +196,33 @@ listener_error(struct evconnlistener *l, void *arg)
 	log_warn("listener: accept: %s", strerror(err));
 }
 
-/* Opens the TCP listener on the configured address and port. */
-int
-listener_start(struct server *srv)
+/*
+ * Tells whether address (an IP literal) is a loopback one: 127.0.0.0/8,
+ * ::1 or an IPv4-mapped 127.x.
+ */
+bool
+listener_is_loopback(const char *address)
+{
+	struct in_addr	 a4;
+	struct in6_addr	 a6;
+
+	if (inet_pton(AF_INET, address, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, address, &a6) != 1)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+/*
+ * Opens a TCP listener on address:port that hands connections to cb;
+ * logs where it listens, "listening<what> on ADDR:PORT".
+ */
+static int
+listener_bind(struct server *srv, const char *key, const char *address,
+    int port, evconnlistener_cb cb, const char *what,
+    struct evconnlistener **ret)
 {
 	struct sockaddr_storage	 ss;
 	struct sockaddr_in	*in = (void *)&ss;
@@ -178,40 +230,60 @@ listener_start(struct server *srv)
 	socklen_t		 sslen;
 	char			 addr[PINGAN_PEER_MAX];
 	evutil_socket_t		 fd;
+	int			 error;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, srv->cfg->listen, &in->sin_addr) == 1) {
+	if (inet_pton(AF_INET, address, &in->sin_addr) == 1) {
 		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)srv->cfg->port);
+		in->sin_port = htons((uint16_t)port);
 		sslen = sizeof(*in);
-	} else if (inet_pton(AF_INET6, srv->cfg->listen, &in6->sin6_addr) ==
-	    1) {
+	} else if (inet_pton(AF_INET6, address, &in6->sin6_addr) == 1) {
 		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)srv->cfg->port);
+		in6->sin6_port = htons((uint16_t)port);
 		sslen = sizeof(*in6);
 	} else {
-		log_err("listen: '%s' is not an IP address", srv->cfg->listen);
+		log_err("%s: '%s' is not an IP address", key, address);
 		return -EINVAL;
 	}
-	if ((srv->accept_timer = evtimer_new(srv->base, listener_rearm, srv)) ==
-	    NULL)
-		return -ENOMEM;
-	srv->listener = evconnlistener_new_bind(srv->base, listener_accept, srv,
+	*ret = evconnlistener_new_bind(srv->base, cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
 	    LISTENER_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
-	if (srv->listener == NULL) {
+	if (*ret == NULL) {
+		error = EVUTIL_SOCKET_ERROR();
 		listener_addr_format((struct sockaddr *)&ss, addr, sizeof(addr));
-		log_err("listen on %s: %s", addr,
-		    strerror(EVUTIL_SOCKET_ERROR()));
-		return -errno;
+		log_err("%s: listen on %s: %s", key, addr, strerror(error));
+		return -error;
 	}
-	evconnlistener_set_error_cb(srv->listener, listener_error);
-	fd = evconnlistener_get_fd(srv->listener);
+	evconnlistener_set_error_cb(*ret, listener_error);
+	fd = evconnlistener_get_fd(*ret);
 	sslen = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0) {
 		listener_addr_format((struct sockaddr *)&ss, addr, sizeof(addr));
-		log_info("listening on %s", addr);
+		log_info("listening%s on %s", what, addr);
 	}
+	return 0;
+}
+
+/*
+ * Opens the terminals' TCP listeners: the plain-text one, and with `tls
+ * on` the TLS one (srv->tls_ctx is set up by then).
+ */
+int
+listener_start(struct server *srv)
+{
+	const struct config	*cfg = srv->cfg;
+	int			 error;
+
+	if ((srv->accept_timer = evtimer_new(srv->base, listener_rearm, srv)) ==
+	    NULL)
+		return -ENOMEM;
+	if ((error = listener_bind(srv, "listen", cfg->listen, cfg->port,
+	    listener_accept, "", &srv->listener)) != 0)
+		return error;
+	if (cfg->tls && (error = listener_bind(srv, "tls_listen",
+	    cfg->tls_listen, cfg->tls_port, listener_tls_accept, " with TLS",
+	    &srv->tls_listener)) != 0)
+		return error;
 	return 0;
 }
 
@@ -277,13 +349,17 @@ listener_admin_start(struct server *srv)
 	return 0;
 }
 
-/* Closes both listeners and removes the admin socket file. */
+/* Closes every listener and removes the admin socket file. */
 void
 listener_stop(struct server *srv)
 {
 	if (srv->listener) {
 		evconnlistener_free(srv->listener);
 		srv->listener = NULL;
+	}
+	if (srv->tls_listener) {
+		evconnlistener_free(srv->tls_listener);
+		srv->tls_listener = NULL;
 	}
 	if (srv->admin_listener) {
 		evconnlistener_free(srv->admin_listener);

@@ -5,7 +5,8 @@
  * writer thread, listeners, then the loop.  SIGTERM/SIGINT stop accepting
  * and reading, wait (at most shutdown_timeout) until every request already
  * read has been committed and answered, then close the database and exit
- * 0.  SIGHUP re-reads the config file and applies the reloadable keys.
+ * 0.  SIGHUP re-reads the config file and applies the reloadable keys,
+ * and reads the TLS certificate and key again.
  * Under systemd (Type=notify) it reports STATUS= while starting, READY=1
  * once it listens with the database open, WATCHDOG=1 from a timer in the
  * loop, and STOPPING=1 when a stop begins.
@@ -164,6 +165,74 @@ main_stop(evutil_socket_t sig, short events, void *arg)
 	main_drain(-1, 0, srv);
 }
 
+/*
+ * Logs which certificate the server shows and until when; warns when it
+ * expires within 30 days or has expired (terminals will refuse it).
+ */
+static void
+main_tls_describe(struct ssl_ctx_st *ctx, const char *path)
+{
+	char	subject[256];
+	int	days;
+
+	if (tls_server_cert_days(ctx, subject, sizeof(subject), &days) != 0)
+		return;
+	if (days < 0)
+		log_warn("TLS: certificate %s (%s) has EXPIRED: terminals "
+		    "will refuse it; renew it and send SIGHUP", path, subject);
+	else if (days < 30)
+		log_warn("TLS: certificate %s (%s) expires in %d day%s; renew "
+		    "it and send SIGHUP", path, subject, days,
+		    days == 1 ? "" : "s");
+	else
+		log_info("TLS: certificate %s (%s), valid for %d more days",
+		    path, subject, days);
+}
+
+/*
+ * Reads the TLS certificate and key again (a renewed certificate); the
+ * old context stays if the new files do not load.
+ */
+static void
+main_tls_reload(struct server *srv)
+{
+	struct ssl_ctx_st	*ctx;
+	char			 err[1024];
+
+	if (srv->tls_ctx == NULL)
+		return;
+	if ((ctx = tls_server_new(srv->cfg->tls_cert, srv->cfg->tls_key, err,
+	    sizeof(err))) == NULL) {
+		log_err("reload: %s; keeping the certificate loaded before",
+		    err);
+		return;
+	}
+	tls_ctx_free(srv->tls_ctx);
+	srv->tls_ctx = ctx;
+	main_tls_describe(ctx, srv->cfg->tls_cert);
+}
+
+/*
+ * Warns about plain-text ports open beyond loopback while TLS is on:
+ * what they carry (tokens, passwords) crosses the network in clear.
+ */
+static void
+main_tls_warn(const struct config *cfg)
+{
+	if (!cfg->tls && !cfg->http_tls)
+		return;
+	if (!listener_is_loopback(cfg->listen))
+		log_warn("listen %s: the plain-text terminal port is open "
+		    "beyond loopback while TLS is on; tokens cross the network "
+		    "in clear (set listen 127.0.0.1 once terminals use TLS)",
+		    cfg->listen);
+	if (cfg->http && !cfg->http_tls && !listener_is_loopback(
+	    cfg->http_listen))
+		log_warn("http_listen %s: the dashboard is plain HTTP beyond "
+		    "loopback while TLS is on; passwords cross the network in "
+		    "clear (set http_tls on)", cfg->http_listen);
+}
+
 /* SIGHUP: re-reads the configuration and applies the reloadable keys. */
 static void
 main_reload(evutil_socket_t sig, short events, void *arg)
@@ -191,6 +260,7 @@ main_reload(evutil_socket_t sig, short events, void *arg)
 	log_info("reload: %s: %d setting%s changed", srv->config_path, n,
 	    n == 1 ? "" : "s");
 	config_free(&fresh);
+	main_tls_reload(srv);
 }
 
 /* Pings the service manager's watchdog: the loop still turns. */
@@ -259,9 +329,10 @@ main(int argc, char *argv[])
 	struct server	*srv = &server;
 	struct config	 cfg;
 	struct store	*st;
+	struct ssl_ctx_st *tls_ctx = NULL;
 	struct event	*sigterm, *sigint, *sighup;
 	const char	*path = NULL;
-	char		 err[512];
+	char		 err[1024];
 	int		 ch, verbose = 0;
 	bool		 check = false, demo = false, debug = false;
 
@@ -310,8 +381,17 @@ main(int argc, char *argv[])
 		config_free(&cfg);
 		return 1;
 	}
+	/* A certificate that cannot serve stops the start (and -n). */
+	if ((cfg.tls || cfg.http_tls) && (tls_ctx = tls_server_new(cfg.tls_cert,
+	    cfg.tls_key, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "pingand: %s%s%s\n", path ? path : "",
+		    path ? ": " : "", err);
+		config_free(&cfg);
+		return 1;
+	}
 	if (check) {
 		printf("configuration OK\n");
+		tls_ctx_free(tls_ctx);
 		config_free(&cfg);
 		return 0;
 	}
@@ -327,6 +407,9 @@ main(int argc, char *argv[])
 		fatalx("timezone '%s': unknown time zone", cfg.timezone);
 	if (path == NULL)
 		log_info("no configuration file; using built-in defaults");
+	if (tls_ctx != NULL)
+		main_tls_describe(tls_ctx, cfg.tls_cert);
+	main_tls_warn(&cfg);
 
 	main_nofile(&cfg);
 	signal(SIGPIPE, SIG_IGN);
@@ -342,6 +425,7 @@ main(int argc, char *argv[])
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = &cfg;
 	srv->config_path = path;
+	srv->tls_ctx = tls_ctx;
 	TAILQ_INIT(&srv->conns);
 	TAILQ_INIT(&srv->graveyard);
 	if ((srv->auth_throttle = throttle_new(PINGAN_THROTTLE_MAX)) == NULL)
@@ -409,6 +493,7 @@ main(int argc, char *argv[])
 	event_free(srv->reap_ev);
 	event_base_free(srv->base);
 	free(srv->line);
+	tls_ctx_free(srv->tls_ctx);
 	log_info("stopped");
 	config_free(&cfg);
 	libevent_global_shutdown();

@@ -20,6 +20,10 @@
 
 struct event_base;
 struct admin_request;
+struct bufferevent;
+struct evconnlistener;
+struct ssl_ctx_st;		/* OpenSSL's SSL_CTX */
+struct ssl_st;			/* OpenSSL's SSL */
 
 /* Hard limits of the data model; the configurable ones live in struct config. */
 #define PINGAN_CODE_MAX   32	/* village, grid and worker codes, bytes */
@@ -79,6 +83,11 @@ struct window {
 struct config {
 	char	*listen;		/* address to listen on */
 	int	 port;
+	int	 tls;			/* 1: a second terminal port, TLS */
+	char	*tls_listen;		/* its address */
+	int	 tls_port;
+	char	*tls_cert;		/* PEM certificate (chain) */
+	char	*tls_key;		/* PEM private key */
 	char	*database;		/* SQLite file */
 	char	*admin_socket;		/* UNIX socket for `pingan admin` */
 	int	 admin_socket_mode;	/* permission bits of that socket */
@@ -123,6 +132,7 @@ struct config {
 	int	 http;			/* 1: serve it */
 	char	*http_listen;		/* address of the HTTP port */
 	int	 http_port;
+	int	 http_tls;		/* 1: the dashboard speaks HTTPS */
 	int	 http_body_max;		/* bytes of a request body */
 	int	 http_timeout;		/* seconds to read a request */
 	int	 http_streams_max;	/* open /api/v1/events streams */
@@ -894,6 +904,8 @@ struct server {
 	struct throttle		*auth_throttle;	/* failed AUTHs per address */
 	struct evconnlistener	*listener;
 	struct evconnlistener	*admin_listener;
+	struct evconnlistener	*tls_listener;	/* terminals with TLS */
+	struct ssl_ctx_st	*tls_ctx;	/* NULL unless tls or http_tls */
 	struct event		*accept_timer;	/* re-arm after EMFILE */
 	bool			 accept_paused;	/* out of descriptors */
 	struct event		*reap_ev;	/* frees closed connections */
@@ -1483,12 +1495,14 @@ void	 admin_execute(struct store *, struct wjob *);
 
 /* listener.c */
 int	 listener_start(struct server *);
+bool	 listener_is_loopback(const char *address);
 int	 listener_admin_start(struct server *);
 void	 listener_stop(struct server *);
 
 /* conn.c */
+/* tls: the context of a connection that speaks TLS, NULL for plain. */
 struct conn *conn_new(struct server *, enum conn_kind, int fd,
-	    const char *peer);
+	    const char *peer, struct ssl_ctx_st *tls);
 void	 conn_close(struct conn *, const char *reason);
 void	 conn_reap(struct server *);
 void	 conn_jobs_done(struct server *, struct wjob_list *);
@@ -1540,6 +1554,37 @@ int64_t	 throttle_fail(struct throttle *, const struct throttle_policy *,
 void	 throttle_success(struct throttle *, const char *peer);
 size_t	 throttle_count(const struct throttle *);
 int	 throttle_key(const char *peer, uint8_t ret_key[16]);
+
+/* tls.c */
+enum tls_failure {
+	TLS_FAIL_OTHER = 0,	/* see the OpenSSL errors */
+	TLS_FAIL_EXPIRED,	/* the certificate has expired */
+	TLS_FAIL_NOT_YET_VALID,	/* not yet valid (or the clock is wrong) */
+	TLS_FAIL_UNKNOWN_CA,	/* not signed by a CA we trust */
+	TLS_FAIL_NAME,		/* does not name the server we asked for */
+	TLS_FAIL_CERT,		/* another certificate problem */
+	TLS_FAIL_NOT_TLS,	/* the peer does not speak TLS */
+	TLS_FAIL_VERSION,	/* no TLS version both ends accept */
+};
+/* The queued OpenSSL errors as one line in buf (cleared); returns buf. */
+const char *tls_error_string(char *buf, size_t size);
+struct ssl_ctx_st *tls_server_new(const char *cert_path, const char *key_path,
+	    char *ret_err, size_t errlen);
+void	 tls_ctx_free(struct ssl_ctx_st *);
+int	 tls_server_cert_days(struct ssl_ctx_st *, char *ret_subject,
+	    size_t size, int *ret_days);
+struct bufferevent *tls_bufferevent_new(struct event_base *, int fd,
+	    struct ssl_ctx_st *);
+/* The TLS reason of a bufferevent's error in buf, or NULL if none. */
+const char *tls_bufferevent_error(struct bufferevent *, char *buf,
+	    size_t size);
+void	 tls_bufferevent_close_notify(struct bufferevent *);
+bool	 tls_bufferevent_is_tls(struct bufferevent *);
+/* ca_file NULL: the system's CA store. */
+struct ssl_ctx_st *tls_client_new(const char *ca_file, char *ret_err,
+	    size_t errlen);
+int	 tls_client_expect(struct ssl_st *, const char *host);
+enum tls_failure tls_failure_class(struct ssl_st *);
 
 /* demo.c */
 int	 demo_create(struct store *, FILE *out, const char *credfile);

@@ -12,9 +12,16 @@
  * goes to the offline spool (src/spool.c); every later write sends the
  * spool first, on the same connection, and `pingan sync` sends it alone.
  *
+ * With --tls (config `tls yes`) it speaks TLS 1.2 or later and verifies
+ * the server's certificate against --ca-file (the town's own CA,
+ * docs/TLS.md) and the name or address in --server.  A server that fails
+ * that check is not a network failure: nothing is sent and nothing is
+ * spooled, since only a person can fix it (exit status 6).
+ *
  * Every failure prints one line, "pingan: 中文 (English)", and exits with
- * 1 (the server said ERR), 2 (usage), 3 (network), 4 (local problem) or
- * 5 (saved in the offline spool, to be sent later).
+ * 1 (the server said ERR), 2 (usage), 3 (network), 4 (local problem),
+ * 5 (saved in the offline spool, to be sent later) or 6 (the server's
+ * TLS certificate or port failed the check).
  */
 
 #include <sys/types.h>
@@ -32,6 +39,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -42,6 +50,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
 #include <uuid/uuid.h>
 
 #include "config.h"
@@ -52,6 +63,7 @@
 #define EXIT_NETWORK	3	/* connect, timeout, closed, bad greeting */
 #define EXIT_LOCAL	4	/* config, file, memory */
 #define EXIT_SPOOLED	5	/* kept in the offline spool for later */
+#define EXIT_TLS	6	/* the server failed the TLS check: not spooled */
 
 #define CLIENT_LINE_MAX		(64 * 1024)	/* bytes in one reply line */
 #define CLIENT_SUMMARY_MAX	(16 * 1024 * 1024)	/* the SUMMARY reply */
@@ -132,6 +144,9 @@ enum opt_id {
 	OPT_SENSITIVE,
 	OPT_RISK,
 	OPT_BY,
+	OPT_TLS,
+	OPT_NO_TLS,
+	OPT_CA_FILE,
 	OPT__COUNT,
 };
 
@@ -200,6 +215,9 @@ static const struct {
 	[OPT_SENSITIVE] = { "sensitive", no_argument },
 	[OPT_RISK] = { "risk", required_argument },
 	[OPT_BY] = { "by", required_argument },
+	[OPT_TLS] = { "tls", no_argument },
+	[OPT_NO_TLS] = { "no-tls", no_argument },
+	[OPT_CA_FILE] = { "ca-file", required_argument },
 };
 
 /* How a command uses an option: its value's name, help, request field. */
@@ -223,18 +241,27 @@ struct settings {
 	const char	*token;
 	const char	*admin_socket;
 	int		 timeout;	/* seconds */
+	bool		 tls;		/* TLS to the server */
+	const char	*ca_file;	/* NULL: the system's CAs */
 	/* what the config file said, owned here */
 	char		*conf_path;
 	char		*conf_server;
 	char		*conf_worker;
 	char		*conf_token;
 	char		*conf_admin_socket;
+	char		*conf_ca_file;
 	int		 conf_timeout;	/* 0 when not set */
+	int		 conf_tls;	/* -1 when not set */
 };
 
-/* A connection to pingand: a blocking socket and its read buffer. */
+/*
+ * A connection to pingand: a blocking socket (non-blocking under TLS) and
+ * its read buffer.
+ */
 struct client {
 	int		 fd;
+	SSL_CTX		*tls_ctx;	/* with TLS: the context and */
+	SSL		*ssl;		/* the session over fd */
 	int		 timeout_ms;
 	const char	*peer;		/* address or socket path */
 	size_t		 line_max;	/* bytes in one reply line */
@@ -333,6 +360,14 @@ static const struct optuse common_opts[] = {
 	{ OPT_TIMEOUT, "SECONDS", "连接和每个回复的超时秒数 (timeout of the "
 	    "connect and of each reply; config `timeout`; default 10)",
 	    false, NULL },
+	{ OPT_TLS, NULL, "使用 TLS 连接服务器的 TLS 端口 (connect to the "
+	    "server's TLS port with TLS; PINGAN_TLS=yes, config `tls yes`)",
+	    false, NULL },
+	{ OPT_NO_TLS, NULL, "不用 TLS, 如连本机明文端口 (plain text, e.g. "
+	    "to the local plain port)", false, NULL },
+	{ OPT_CA_FILE, "FILE", "用以验证服务器证书的 CA 证书 (the CA "
+	    "certificate that signed the server's; PINGAN_CA_FILE, config "
+	    "`ca_file`; default the system's CAs)", false, NULL },
 	{ OPT_HELP, NULL, "显示帮助 (show this help)", false, NULL },
 	{ OPT_VERSION, NULL, "显示版本 (show the version)", false, NULL },
 	{ OPT_NONE, NULL, NULL, false, NULL },
@@ -1361,7 +1396,9 @@ usage_exit_status(FILE *f)
 	    "  2 用法错误 (usage), 3 网络错误 (network), 4 本地错误 (config, "
 	    "file, memory),\n"
 	    "  5 已存入离线队列, 稍后自动发送 (saved in the offline spool, to be "
-	    "sent later).\n");
+	    "sent later),\n"
+	    "  6 服务器未通过 TLS 验证, 未发送也未存入离线队列 (the server failed "
+	    "the TLS check: nothing sent, nothing queued).\n");
 }
 
 /* Prints how writes use the offline spool. */
@@ -1594,6 +1631,23 @@ timeout_parse(const char *s, int *ret)
 	return 0;
 }
 
+/* 1 for yes/on/true/1, 0 for no/off/false/0, else -1. */
+static int
+yes_no(const char *s)
+{
+	static const char *const yes[] = { "yes", "on", "true", "1" };
+	static const char *const no[] = { "no", "off", "false", "0" };
+	size_t	 i;
+
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
 /* The default config file, or NULL when there is no home to find it in. */
 static char *
 conf_default_path(void)
@@ -1654,7 +1708,15 @@ conf_line(struct settings *s, char *line, int lineno)
 		slot = &s->conf_token;
 	else if (strcmp(key, "admin_socket") == 0)
 		slot = &s->conf_admin_socket;
-	else if (strcmp(key, "timeout") == 0) {
+	else if (strcmp(key, "ca_file") == 0)
+		slot = &s->conf_ca_file;
+	else if (strcmp(key, "tls") == 0) {
+		if ((s->conf_tls = yes_no(val)) == -1)
+			return errorx(EXIT_LOCAL, "配置文件 %s 第 %d 行: tls 须为 "
+			    "yes 或 no (config: tls must be yes or no)",
+			    s->conf_path, lineno);
+		return 0;
+	} else if (strcmp(key, "timeout") == 0) {
 		if (timeout_parse(val, &s->conf_timeout) != 0)
 			return errorx(EXIT_LOCAL, "配置文件 %s 第 %d 行: 超时须为 "
 			    "1 到 %d 秒 (config: bad timeout)", s->conf_path,
@@ -1769,12 +1831,13 @@ settings_pick(const char *opt, const char *env, const char *conf,
 static int
 settings_load(const struct cli *cli, struct settings *s, const char *cmd)
 {
-	const char	*path;
+	const char	*path, *env;
 	bool		 explicit = true;
 	int		 rv;
 
 	memset(s, 0, sizeof(*s));
 	s->timeout = CLIENT_TIMEOUT;
+	s->conf_tls = -1;
 	if (cli->opt[OPT_TIMEOUT] != NULL &&
 	    timeout_parse(cli->opt[OPT_TIMEOUT], &s->timeout) != 0)
 		return usage_error(cmd, "--timeout 须为 1 到 %d 秒 (--timeout "
@@ -1804,6 +1867,21 @@ settings_load(const struct cli *cli, struct settings *s, const char *cmd)
 	    "PINGAN_ADMIN_SOCKET", s->conf_admin_socket, DEFAULT_ADMIN_SOCKET);
 	if (cli->opt[OPT_TIMEOUT] == NULL && s->conf_timeout != 0)
 		s->timeout = s->conf_timeout;
+
+	s->ca_file = settings_pick(cli->opt[OPT_CA_FILE], "PINGAN_CA_FILE",
+	    s->conf_ca_file, NULL);
+	if (cli->opt[OPT_TLS] != NULL && cli->opt[OPT_NO_TLS] != NULL)
+		return usage_error(cmd, "--tls 与 --no-tls 只能选一个 (--tls "
+		    "and --no-tls exclude each other)");
+	if (cli->opt[OPT_TLS] != NULL || cli->opt[OPT_NO_TLS] != NULL)
+		s->tls = cli->opt[OPT_TLS] != NULL;
+	else if ((env = getenv("PINGAN_TLS")) != NULL && env[0] != '\0') {
+		if ((rv = yes_no(env)) == -1)
+			return usage_error(cmd, "PINGAN_TLS 须为 yes 或 no "
+			    "(PINGAN_TLS must be yes or no)");
+		s->tls = rv == 1;
+	} else
+		s->tls = s->conf_tls == 1;
 	return 0;
 }
 
@@ -1816,6 +1894,7 @@ settings_free(struct settings *s)
 	free(s->conf_worker);
 	free(s->conf_token);
 	free(s->conf_admin_socket);
+	free(s->conf_ca_file);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -1843,10 +1922,60 @@ client_set_line_max(struct client *c, size_t max)
 	}
 }
 
-/* Closes the connection and frees the buffer. */
+/*
+ * Holds SIGPIPE around an OpenSSL call: OpenSSL writes with write(2),
+ * which raises it on a connection the server closed, and pingan keeps
+ * SIGPIPE for its standard output.  A SIGPIPE the call raised is taken
+ * back; one that was pending before stays (the way libpq does it).
+ */
+struct sigpipe_hold {
+	sigset_t	 old;
+	bool		 pending;
+};
+
+static void
+sigpipe_hold(struct sigpipe_hold *h)
+{
+	sigset_t	 set, pending;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &set, &h->old);
+	h->pending = sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1;
+}
+
+static void
+sigpipe_release(struct sigpipe_hold *h)
+{
+	static const struct timespec	 zero = { 0, 0 };
+	sigset_t			 set, pending;
+
+	if (!h->pending && sigpending(&pending) == 0 &&
+	    sigismember(&pending, SIGPIPE) == 1) {
+		sigemptyset(&set);
+		sigaddset(&set, SIGPIPE);
+		(void)sigtimedwait(&set, NULL, &zero);
+	}
+	sigprocmask(SIG_SETMASK, &h->old, NULL);
+}
+
+/* Closes the connection (TLS: close_notify first) and frees the buffer. */
 static void
 client_close(struct client *c)
 {
+	struct sigpipe_hold	 h;
+
+	if (c->ssl != NULL) {
+		sigpipe_hold(&h);
+		(void)SSL_shutdown(c->ssl);
+		sigpipe_release(&h);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		ERR_clear_error();
+	}
+	SSL_CTX_free(c->tls_ctx);
+	c->tls_ctx = NULL;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
@@ -1951,15 +2080,191 @@ server_split(const char *server, char **ret_host, char **ret_port)
 	return 0;
 }
 
+static int	 client_fail(const struct client *, int, const char *);
+
+enum client_tls_op {
+	CLIENT_TLS_HANDSHAKE,
+	CLIENT_TLS_READ,
+	CLIENT_TLS_WRITE,
+};
+
+/*
+ * Runs one TLS operation to its end on the non-blocking socket, waiting
+ * with poll() until the deadline.  Returns the bytes read or written (0
+ * for a finished handshake), 0 for a read at the end of the stream, or
+ * -errno: -ENOTCONN when the server closed during the handshake, -EPROTO
+ * for a TLS failure (the OpenSSL errors stay queued for the caller).
+ */
+static ssize_t
+client_tls_io(struct client *c, enum client_tls_op op, void *buf,
+    size_t len, int64_t deadline)
+{
+	struct sigpipe_hold	 h;
+	size_t			 done = 0;
+	unsigned long		 e;
+	int			 r, err, saved, error;
+
+	for (;;) {
+		ERR_clear_error();
+		sigpipe_hold(&h);
+		errno = 0;
+		if (op == CLIENT_TLS_READ)
+			r = SSL_read_ex(c->ssl, buf, len, &done);
+		else if (op == CLIENT_TLS_WRITE)
+			r = SSL_write_ex(c->ssl, buf, len, &done);
+		else
+			r = SSL_connect(c->ssl);
+		err = r == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, r);
+		saved = errno;
+		sigpipe_release(&h);
+		switch (err) {
+		case SSL_ERROR_NONE:
+			return (ssize_t)done;
+		case SSL_ERROR_WANT_READ:
+			if ((error = fd_wait(c->fd, POLLIN, deadline)) != 0)
+				return error;
+			continue;
+		case SSL_ERROR_WANT_WRITE:
+			if ((error = fd_wait(c->fd, POLLOUT, deadline)) != 0)
+				return error;
+			continue;
+		case SSL_ERROR_ZERO_RETURN:	/* close_notify */
+			return op == CLIENT_TLS_READ ? 0 : -ENOTCONN;
+		case SSL_ERROR_SYSCALL:
+			if (saved == EINTR)
+				continue;
+			if (saved != 0)
+				return -saved;
+			return op == CLIENT_TLS_READ ? 0 : -ENOTCONN;
+		default:
+			/* a cut without close_notify is an end, not an attack */
+			e = ERR_peek_last_error();
+			if (ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) ==
+			    SSL_R_UNEXPECTED_EOF_WHILE_READING)
+				return op == CLIENT_TLS_READ ? 0 : -ENOTCONN;
+			return -EPROTO;
+		}
+	}
+}
+
+/*
+ * Reports why the server failed the TLS handshake: its certificate, or a
+ * port that does not speak TLS.  Returns 6: nothing was sent, and what
+ * needs a person to fix is not spooled.
+ */
+static int
+client_tls_refused(struct client *c, const char *ca_file)
+{
+	/* the causes that need no detail */
+	static const struct {
+		enum tls_failure	 class;
+		const char		*zh;
+		const char		*en;
+	} causes[] = {
+		{ TLS_FAIL_EXPIRED, "服务器证书已过期",
+		    "the server's certificate has expired" },
+		{ TLS_FAIL_NOT_YET_VALID, "服务器证书尚未生效, 请检查本机时间",
+		    "the server's certificate is not yet valid; check this "
+		    "device's clock" },
+		{ TLS_FAIL_NOT_TLS, "该端口不是 TLS 端口 (可能是明文端口)",
+		    "the server does not speak TLS on this port (a plain-text "
+		    "port?)" },
+		{ TLS_FAIL_VERSION, "双方没有共同的 TLS 版本 (至少 1.2)",
+		    "no TLS version in common: TLS 1.2 or later is required" },
+		{ TLS_FAIL_UNKNOWN_CA, "服务器证书不是由系统信任的 CA 签发 "
+		    "(未知 CA; 用 --ca-file 指定本镇的 CA)", "unknown CA: no CA "
+		    "of the system signed the server's certificate (give the "
+		    "town's CA with --ca-file)" },
+	};
+	enum tls_failure	 class = tls_failure_class(c->ssl);
+	char			 zh[256], en[256], why[512], sbuf[128];
+	char			 cbuf[128];
+	size_t			 i;
+
+	sanitize(c->peer, sbuf, sizeof(sbuf));
+	snprintf(zh, sizeof(zh), "TLS 握手失败");
+	snprintf(en, sizeof(en), "TLS handshake failed: %s",
+	    sanitize(tls_error_string(why, sizeof(why)), why, sizeof(why)));
+	for (i = 0; i < nitems(causes); i++) {
+		if (causes[i].class == class && (class !=
+		    TLS_FAIL_UNKNOWN_CA || ca_file == NULL)) {
+			snprintf(zh, sizeof(zh), "%s", causes[i].zh);
+			snprintf(en, sizeof(en), "%s", causes[i].en);
+		}
+	}
+	if (class == TLS_FAIL_UNKNOWN_CA && ca_file != NULL) {
+		sanitize(ca_file, cbuf, sizeof(cbuf));
+		snprintf(zh, sizeof(zh), "服务器证书不是由 %s 中的 CA 签发 "
+		    "(未知 CA)", cbuf);
+		snprintf(en, sizeof(en), "unknown CA: the server's certificate "
+		    "is not signed by the CA in %s", cbuf);
+	} else if (class == TLS_FAIL_NAME) {
+		snprintf(zh, sizeof(zh), "服务器证书上的名字与 %s 不符", sbuf);
+		snprintf(en, sizeof(en), "name mismatch: the server's "
+		    "certificate does not name %s", sbuf);
+	} else if (class == TLS_FAIL_CERT) {
+		snprintf(zh, sizeof(zh), "服务器证书无法验证");
+		snprintf(en, sizeof(en), "certificate verify failed: %s",
+		    X509_verify_cert_error_string(
+		    SSL_get_verify_result(c->ssl)));
+	}
+	return errorx(EXIT_TLS, "无法安全连接 %s: %s; 未发送, 未存入离线队列 "
+	    "(cannot connect securely to %s: %s; nothing was sent or queued)",
+	    sbuf, zh, sbuf, en);
+}
+
+/*
+ * Starts TLS on the connected socket: verifies the server's certificate
+ * against the CA file and host (its name or address).  Returns 0 or an
+ * exit status, said why: 3 for a network failure (spooled as any other),
+ * 4 for a CA file that does not load, 6 for a server that fails the check.
+ */
+static int
+client_tls_start(struct client *c, const char *host, const char *ca_file)
+{
+	char		 why[512], sbuf[128], wbuf[512];
+	int		 flags, error;
+
+	if ((c->tls_ctx = tls_client_new(ca_file, why, sizeof(why))) == NULL) {
+		if (ca_file == NULL)
+			return errorx(EXIT_LOCAL, "无法载入系统的 CA 证书: %s "
+			    "(cannot load the system's CA certificates)",
+			    sanitize(why, wbuf, sizeof(wbuf)));
+		return errorx(EXIT_LOCAL, "无法载入 CA 文件 %s: %s (cannot load "
+		    "the CA file)", sanitize(ca_file, sbuf, sizeof(sbuf)),
+		    sanitize(why, wbuf, sizeof(wbuf)));
+	}
+	if ((c->ssl = SSL_new(c->tls_ctx)) == NULL ||
+	    tls_client_expect(c->ssl, host) != 0 ||
+	    SSL_set_fd(c->ssl, c->fd) != 1)
+		return errorx(EXIT_LOCAL, "无法设置 TLS: %s (cannot set up TLS)",
+		    sanitize(tls_error_string(why, sizeof(why)), wbuf,
+		    sizeof(wbuf)));
+	/* OpenSSL reads and writes on its own: every wait is our poll(). */
+	if ((flags = fcntl(c->fd, F_GETFL)) == -1 ||
+	    fcntl(c->fd, F_SETFL, flags | O_NONBLOCK) == -1)
+		return errorx(EXIT_LOCAL, "fcntl: %s", strerror(errno));
+	error = (int)client_tls_io(c, CLIENT_TLS_HANDSHAKE, NULL, 0,
+	    now_ms() + c->timeout_ms);
+	if (error == 0)
+		return 0;
+	if (error == -EPROTO)
+		return client_tls_refused(c, ca_file);
+	ERR_clear_error();
+	return client_fail(c, error, NULL);
+}
+
 /* Connects to pingand over TCP; returns 0 or an exit status, said why. */
 static int
-client_connect_tcp(struct client *c, const char *server, const char *cmd)
+client_connect_tcp(struct client *c, const struct settings *s,
+    const char *cmd)
 {
 	struct addrinfo	 hints, *res, *ai;
+	const char	*server = s->server;
 	char		*host, *port;
 	char		 sbuf[128];
 	int64_t		 deadline;
-	int		 fd, error = -ECONNREFUSED, gai, one = 1;
+	int		 fd, error = -ECONNREFUSED, gai, one = 1, rv;
 
 	if (server_split(server, &host, &port) != 0)
 		return usage_error(cmd, "服务器地址无效 '%s', 应为 HOST:PORT "
@@ -1978,7 +2283,6 @@ client_connect_tcp(struct client *c, const char *server, const char *cmd)
 		    sanitize(server, sbuf, sizeof(sbuf)),
 		    gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
 	}
-	free(host);
 	free(port);
 
 	deadline = now_ms() + c->timeout_ms;
@@ -1999,15 +2303,21 @@ client_connect_tcp(struct client *c, const char *server, const char *cmd)
 			break;
 	}
 	freeaddrinfo(res);
-	if (c->fd == -1)
+	if (c->fd == -1) {
+		free(host);
 		return errorx(EXIT_NETWORK, "无法连接服务器 %s: %s (cannot "
 		    "connect to server)", sanitize(server, sbuf, sizeof(sbuf)),
 		    strerror(-error));
+	}
 	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one)) == -1)
+	    sizeof(one)) == -1) {
+		free(host);
 		return errorx(EXIT_NETWORK, "无法设置 TCP_NODELAY: %s (cannot "
 		    "set TCP_NODELAY)", strerror(errno));
-	return 0;
+	}
+	rv = s->tls ? client_tls_start(c, host, s->ca_file) : 0;
+	free(host);
+	return rv;
 }
 
 /* Connects to the daemon's admin socket; returns 0 or an exit status. */
@@ -2050,6 +2360,14 @@ client_send(struct client *c, const char *buf, size_t len)
 	int	 error;
 
 	while (len > 0) {
+		if (c->ssl != NULL) {
+			if ((n = client_tls_io(c, CLIENT_TLS_WRITE, (char *)buf,
+			    len, deadline)) < 0) {
+				ERR_clear_error();
+				return (int)n;
+			}
+			goto sent;
+		}
 		if ((error = fd_wait(c->fd, POLLOUT, deadline)) != 0)
 			return error;
 		n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -2059,6 +2377,7 @@ client_send(struct client *c, const char *buf, size_t len)
 				continue;
 			return -errno;
 		}
+sent:
 		buf += n;
 		len -= (size_t)n;
 		deadline = now_ms() + c->timeout_ms;	/* it moves */
@@ -2097,6 +2416,15 @@ client_read_line(struct client *c, char **ret_line)
 		}
 		if (c->len >= c->line_max)
 			return -EMSGSIZE;
+		if (c->ssl != NULL) {
+			/* OpenSSL may hold bytes already: read before poll() */
+			if ((n = client_tls_io(c, CLIENT_TLS_READ, c->buf +
+			    c->len, c->line_max - c->len, deadline)) < 0) {
+				ERR_clear_error();
+				return (int)n;
+			}
+			goto got;
+		}
 		if ((error = fd_wait(c->fd, POLLIN, deadline)) != 0)
 			return error;
 		n = recv(c->fd, c->buf + c->len, c->line_max - c->len,
@@ -2107,6 +2435,7 @@ client_read_line(struct client *c, char **ret_line)
 				continue;
 			return -errno;
 		}
+got:
 		if (n == 0)
 			return -ENOTCONN;
 		c->len += (size_t)n;
@@ -3139,7 +3468,7 @@ session_run(const struct settings *s, const char *cmd, struct sent *v,
 	int		 rv = 0, error, send_error = 0;
 
 	client_init(&c, s->timeout, s->server);
-	if ((rv = client_connect_tcp(&c, s->server, cmd)) != 0)
+	if ((rv = client_connect_tcp(&c, s, cmd)) != 0)
 		goto out;
 	if ((error = client_read_line(&c, &line)) != 0) {
 		rv = client_fail(&c, error, NULL);
@@ -3280,6 +3609,10 @@ write_run(const struct settings *s, const char *cmd, const struct record *rec,
 	if (srv == EXIT_REFUSED) {
 		rv = EXIT_REFUSED;	/* AUTH refused: nothing was sent */
 		*ret_outcome = WRITE_REFUSED;
+		goto out;
+	}
+	if (srv == EXIT_TLS || srv == EXIT_LOCAL) {
+		rv = srv;	/* TLS refused the server: needs a person */
 		goto out;
 	}
 	switch (own->state) {
@@ -3794,8 +4127,8 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	if (others > 0)
 		printf("另有 %zu 条其他人员的记录, 由其本人发送 (%zu records of "
 		    "other workers were left for them)\n", others, others);
-	if (srv == EXIT_REFUSED)
-		rv = EXIT_REFUSED;
+	if (srv == EXIT_REFUSED || srv == EXIT_TLS || srv == EXIT_LOCAL)
+		rv = srv;
 	else
 		rv = t.waiting > 0 ? EXIT_SPOOLED : 0;
 	for (k = 0; k < sc.nmine; k++)
@@ -4592,7 +4925,7 @@ query_run(const struct settings *s, const char *cmd, const char *request,
 
 	client_init(&c, s->timeout, s->server);
 	client_set_line_max(&c, CLIENT_SUMMARY_MAX);
-	if ((rv = client_connect_tcp(&c, s->server, cmd)) != 0 ||
+	if ((rv = client_connect_tcp(&c, s, cmd)) != 0 ||
 	    (rv = client_greet(&c)) != 0 ||
 	    (rv = client_request(&c, req.buf, req.len, NULL)) != 0)
 		goto out;
@@ -6444,7 +6777,7 @@ cmd_ping(struct cli *cli, int argc, char **argv)
 	}
 
 	client_init(&c, s.timeout, s.server);
-	if ((rv = client_connect_tcp(&c, s.server, "ping")) != 0 ||
+	if ((rv = client_connect_tcp(&c, &s, "ping")) != 0 ||
 	    (rv = client_greet(&c)) != 0)
 		goto out;
 	clock_gettime(CLOCK_MONOTONIC, &t0);

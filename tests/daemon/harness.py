@@ -426,6 +426,7 @@ class Daemon:
         self.proc = None
         self.vg_log = None	# valgrind's report of the current run
         self.port = None
+        self.tls_port = None	# with `tls on`: the TLS terminal port
         self.http_port = None
         self.lines = []		# stderr and stdout of every run, in order
         self.lock = threading.Lock()
@@ -499,7 +500,13 @@ class Daemon:
                 m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
                 if m:
                     port = int(m.group(1))
-                m = re.search(r"dashboard at http://127\.0\.0\.1:(\d+)/", line)
+                # "listening with TLS on ..." is not "listening on ..."
+                m = re.search(r"listening with TLS on 127\.0\.0\.1:(\d+)",
+                              line)
+                if m:
+                    self.tls_port = int(m.group(1))
+                m = re.search(r"dashboard at https?://127\.0\.0\.1:(\d+)/",
+                              line)
                 if m:
                     self.http_port = int(m.group(1))
                 if re.search(r"\bready\b", line):

@@ -79,6 +79,12 @@ test_equal(const struct config *a, const struct config *b)
 {
 	return (strcmp(a->listen, b->listen) == 0 &&
 	    a->port == b->port &&
+	    a->tls == b->tls &&
+	    strcmp(a->tls_listen, b->tls_listen) == 0 &&
+	    a->tls_port == b->tls_port &&
+	    strcmp(a->tls_cert, b->tls_cert) == 0 &&
+	    strcmp(a->tls_key, b->tls_key) == 0 &&
+	    a->http_tls == b->http_tls &&
 	    strcmp(a->database, b->database) == 0 &&
 	    strcmp(a->admin_socket, b->admin_socket) == 0 &&
 	    a->admin_socket_mode == b->admin_socket_mode &&
@@ -145,6 +151,12 @@ test_same_windows(const struct config *a, const struct config *b)
 static const char test_all_other[] =
     "listen ::1\n"
     "port 0\n"
+    "tls on\n"
+    "tls_listen 0.0.0.0\n"
+    "tls_port 7443\n"
+    "tls_cert /etc/pingan/tls/town.crt\n"
+    "tls_key /etc/pingan/tls/town.key\n"
+    "http_tls on\n"
     "database other.db\n"
     "admin_socket other.sock\n"
     "admin_socket_mode 0660\n"
@@ -191,6 +203,12 @@ test_defaults(void)
 	config_defaults(&cfg);
 	is_str(cfg.listen, "127.0.0.1", "default listen");
 	is_int(cfg.port, 7700, "default port");
+	is_int(cfg.tls, 0, "default tls off");
+	is_str(cfg.tls_listen, "127.0.0.1", "default tls_listen");
+	is_int(cfg.tls_port, 7701, "default tls_port");
+	is_str(cfg.tls_cert, "var/tls/pingand.crt", "default tls_cert");
+	is_str(cfg.tls_key, "var/tls/pingand.key", "default tls_key");
+	is_int(cfg.http_tls, 0, "default http_tls off");
 	is_str(cfg.database, "var/pingand.db", "default database");
 	is_str(cfg.admin_socket, "var/pingand.sock", "default admin_socket");
 	is_int(cfg.admin_socket_mode, 0600, "default admin_socket_mode");
@@ -365,6 +383,15 @@ test_types(void)
 	    "listen with a port");
 	is_int(test_parse(&cfg, "listen \"\"\n"), -EINVAL, "listen empty");
 	is_str(cfg.listen, "fd00::7:1", "listen unchanged by errors");
+	is_int(test_parse(&cfg, "tls_listen pingan.example\n"), -EINVAL,
+	    "tls_listen host name");
+	is_int(test_parse(&cfg, "tls yes\n"), -EINVAL, "tls is on or off");
+	is_int(test_parse(&cfg, "http_tls 1\n"), -EINVAL,
+	    "http_tls is on or off");
+	is_int(test_parse(&cfg, "tls_cert \"\"\n"), -EINVAL,
+	    "tls_cert empty");
+	is_int(test_parse(&cfg, "tls_port 65536\n"), -EINVAL,
+	    "tls_port out of range");
 
 	is_int(test_parse(&cfg, "database /srv/pingan/x.db\n"), 0,
 	    "string value");
@@ -702,6 +729,12 @@ test_reload(void)
 	is_int(dst.synchronous, CONFIG_SYNC_FULL, "synchronous not reloaded");
 	is_int(dst.checkpoint_pages, 1000, "checkpoint_pages not reloaded");
 	is_str(dst.timezone, "Asia/Shanghai", "timezone not reloaded");
+	is_int(dst.tls, 0, "tls not reloaded");
+	is_str(dst.tls_listen, "127.0.0.1", "tls_listen not reloaded");
+	is_int(dst.tls_port, 7701, "tls_port not reloaded");
+	is_str(dst.tls_cert, "var/tls/pingand.crt", "tls_cert path not reloaded");
+	is_str(dst.tls_key, "var/tls/pingand.key", "tls_key path not reloaded");
+	is_int(dst.http_tls, 0, "http_tls not reloaded");
 
 	is_int(config_reload(&dst, &src), 0, "second reload: no change");
 	src.note_max = 3;
