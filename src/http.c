@@ -201,7 +201,8 @@ http_query_parse(const char *buf, size_t len, struct proto_request *req,
 	const char	*p, *end, *amp, *eq;
 	char		*o;
 	ssize_t		 kn, vn;
-	size_t		 need = len + 2, j;
+	/* each field writes its key and value, and a NUL after each */
+	size_t		 need = len + 2 * (PINGAN_FIELDS_MAX + 1), j;
 	int		 i;
 
 	req->cmd = PROTO_CMD_NONE;

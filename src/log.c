@@ -169,32 +169,58 @@ fatalx(const char *fmt, ...)
 	exit(1);
 }
 
+/* Bytes of the valid UTF-8 sequence at s (of len > 0 bytes), 0 if none. */
+static size_t
+log_utf8_len(const char *s, size_t len)
+{
+	unsigned char	 c = (unsigned char)s[0];
+	size_t		 n;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	return n <= len && proto_utf8_valid(s, n) ? n : 0;
+}
+
 /*
- * Copies untrusted bytes into dst for a log line: printable ASCII and
- * UTF-8 pass, anything else becomes \xNN, and the result is cut (with
- * "...") to fit.  Returns the length written, dst is always terminated.
+ * Copies untrusted bytes into dst for a log line or an ERR reply: printable
+ * ASCII and valid UTF-8 pass, anything else becomes \xNN, and the result
+ * is cut (with "...") to fit, between characters: never inside a UTF-8
+ * sequence or an escape, so the result of UTF-8 text stays UTF-8.  Returns
+ * the length written, dst is always terminated.
  */
 size_t
 log_quote(char *dst, size_t dstlen, const char *src, size_t srclen)
 {
 	static const char	 hex[] = "0123456789abcdef";
-	size_t			 i, n = 0;
+	size_t			 i, n = 0, u;
 	unsigned char		 ch;
 
 	if (dstlen == 0)
 		return 0;
-	for (i = 0; i < srclen; i++) {
+	for (i = 0; i < srclen; i += u ? u : 1) {
 		ch = (unsigned char)src[i];
-		if (n + 8 >= dstlen) {
-			if (dstlen > 4) {
-				n = n > dstlen - 4 ? dstlen - 4 : n;
+		if (ch >= 0x80)
+			u = log_utf8_len(src + i, srclen - i);
+		else
+			u = ch >= 0x20 && ch != 0x7f && ch != '\\' &&
+			    ch != '\'';
+		/* Keep room for "..." and the NUL after whatever is copied. */
+		if (n + (u ? u : 4) + 4 > dstlen) {
+			if (dstlen >= 4) {
 				memcpy(dst + n, "...", 3);
 				n += 3;
 			}
 			break;
 		}
-		if (ch >= 0x20 && ch != 0x7f && ch != '\\' && ch != '\'') {
-			dst[n++] = (char)ch;
+		if (u) {
+			memcpy(dst + n, src + i, u);
+			n += u;
 		} else {
 			dst[n++] = '\\';
 			dst[n++] = 'x';

@@ -39,6 +39,15 @@ test_query(void)
 	is_str(proto_field(&q, "b"), "", "an empty value");
 	is_str(proto_field(&q, "c"), "", "a key alone");
 
+	/* found by fuzz_http: keys without '=' need two NULs each */
+	is_int(query("wabcdef012345&789abcdef01234567", &q, &what), 0,
+	    "keys alone, nothing spare in the buffer");
+	is_int(q.nfields, 2, "two keys");
+	is_str(proto_field(&q, "789abcdef01234567"), "", "the second, empty");
+	is_int(query("a&b&c&d&e&f&g&h&i&j&k&l&m&n&o&p", &q, &what), 0,
+	    "sixteen keys alone");
+	is_str(proto_field(&q, "p"), "", "the last of them");
+
 	is_int(query("", &q, &what), 0, "an empty query");
 	is_int(q.nfields, 0, "no fields");
 
