@@ -899,6 +899,20 @@ admin_worker_lookup(struct admin_ctx *ctx, struct worker *ret_worker)
 	return 0;
 }
 
+/* Like admin_worker_lookup, and replies conflict for a disabled worker. */
+static int
+admin_enabled_worker(struct admin_ctx *ctx, struct worker *ret_worker)
+{
+	if (admin_worker_lookup(ctx, ret_worker) != 0)
+		return -1;
+	if (ret_worker->disabled) {
+		admin_err(ctx, "conflict", "该人员已停用 '%s' (worker is "
+		    "disabled)", ret_worker->code);
+		return -1;
+	}
+	return 0;
+}
+
 /* TOKEN-ISSUE worker=: makes a token; the reply is the only place it shows. */
 static void
 admin_token_issue(struct admin_ctx *ctx)
@@ -909,13 +923,8 @@ admin_token_issue(struct admin_ctx *ctx)
 	int64_t		 id;
 	int		 r;
 
-	if (admin_worker_lookup(ctx, &w) != 0)
+	if (admin_enabled_worker(ctx, &w) != 0)
 		return;
-	if (w.disabled) {
-		admin_err(ctx, "conflict", "该人员已停用 '%s' (worker is "
-		    "disabled)", w.code);
-		return;
-	}
 	if ((r = token_generate(token, sizeof(token))) != 0) {
 		log_warn("admin token-issue: no random bytes: %s",
 		    strerror(-r));
@@ -952,13 +961,8 @@ admin_password_set(struct admin_ctx *ctx)
 	const char	*hash = proto_field(&ctx->a->req, "hash");
 	struct worker	 w;
 
-	if (admin_worker_lookup(ctx, &w) != 0)
+	if (admin_enabled_worker(ctx, &w) != 0)
 		return;
-	if (w.disabled) {
-		admin_err(ctx, "conflict", "该人员已停用 '%s' (worker is "
-		    "disabled)", w.code);
-		return;
-	}
 	if (admin_begin(ctx) != 0)
 		return;
 	if (store_password_set(ctx->store, w.id, hash) != 0) {
