@@ -1203,6 +1203,11 @@ conn_jobs_done(struct server *srv, struct wjob_list *jobs)
 			    srv->roster->ngrids, srv->roster->nworkers);
 		}
 		conn_count_stored(srv, job);
+		if (job->type == WJOB_ADMIN && job->reply != NULL &&
+		    strncmp(job->reply, "OK", 2) == 0 &&
+		    strncmp(job->admin->verb, "password-", 9) == 0)
+			http_password_changed(srv->http,
+			    proto_field(&job->admin->req, "worker"));
 		if (job->http != NULL) {
 			http_job_done(srv->http, job);
 			wjob_free(job);

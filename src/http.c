@@ -517,6 +517,24 @@ http_job_done(struct http *h, struct wjob *job)
 /* ---- access ------------------------------------------------------------ */
 
 /*
+ * A worker's password was set or cleared (the admin socket): the logins
+ * made with the old one end now, not when they expire.
+ */
+void
+http_password_changed(struct http *h, const char *worker_code)
+{
+	const struct worker	*w;
+	size_t			 n;
+
+	if (h == NULL || worker_code == NULL ||
+	    (w = roster_worker_by_code(h->srv->roster, worker_code)) == NULL)
+		return;
+	if ((n = session_forget_passwords(h->sessions, w->id)) > 0)
+		log_info("http: %zu password login%s of %s ended", n,
+		    n == 1 ? "" : "s", w->code);
+}
+
+/*
  * Answers 429 (with Retry-After) when the caller's address is blocked
  * after too many failed logins or AUTHs; true then.
  */

@@ -1532,12 +1532,14 @@ const struct session *session_find(struct sessions *, const char *id,
 void	 session_delete(struct sessions *, const char *id, size_t len,
 	    int64_t now_ms);
 size_t	 session_count(const struct sessions *, int64_t now_ms);
+size_t	 session_forget_passwords(struct sessions *, int64_t worker_id);
 
 /* http.c */
 struct http *http_start(struct server *);
 void	 http_stop(struct http *);
 void	 http_free(struct http *);
 void	 http_job_done(struct http *, struct wjob *);
+void	 http_password_changed(struct http *, const char *worker_code);
 int	 http_query_parse(const char *buf, size_t len, struct proto_request *,
 	    const char **what);
 const char *http_cookie_find(const char *header, const char *name,

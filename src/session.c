@@ -137,6 +137,24 @@ session_delete(struct sessions *t, const char *id, size_t len, int64_t now_ms)
 		memset(slot, 0, sizeof(*slot));
 }
 
+/*
+ * Ends every session of a worker that logged in with a password (cred_id
+ * 0): its password was set or cleared.  Returns how many ended.
+ */
+size_t
+session_forget_passwords(struct sessions *t, int64_t worker_id)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < t->n; i++)
+		if (t->slots[i].used && t->slots[i].s.worker_id == worker_id &&
+		    t->slots[i].s.cred_id == 0) {
+			memset(&t->slots[i], 0, sizeof(t->slots[i]));
+			n++;
+		}
+	return n;
+}
+
 /* The number of live sessions. */
 size_t
 session_count(const struct sessions *t, int64_t now_ms)

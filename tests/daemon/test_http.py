@@ -152,6 +152,15 @@ def test_password(d, tmp):
     h.is_(r.status, 200, "login with the password", r.body)
     h.is_(curl(d, "/api/v1/me", cookies=jar).status, 200,
           "the password's session reads the API")
+    rc, out, err = d.admin("password-set", "--worker", "S001",
+                           input="另一个密码-2027\n".encode())
+    h.is_(rc, 0, "the admin sets a new password", out, err)
+    h.is_(curl(d, "/api/v1/me", cookies=jar).status, 401,
+          "a new password ends the logins made with the old one")
+    r = curl(d, "/api/v1/login", "POST",
+             data="worker=S001&password=%E5%8F%A6%E4%B8%80%E4%B8%AA%E5%AF%86"
+                  "%E7%A0%81-2027", cookies=jar)
+    h.is_(r.status, 200, "the new password logs in")
     r = curl(d, "/api/v1/login", "POST",
              data="worker=S001&password=wrong-password", cookies=jar)
     h.is_((r.status, r.code()), (401, "auth_failed"), "a wrong password: 401")
