@@ -883,6 +883,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	conn_process(c);
+	if (!c->closed)
+		(void)bufferevent_priority_set(bev, c->npending > 1 ? 1 : 0);
 }
 
 /* bufferevent write callback: the output drained below its low mark. */

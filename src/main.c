@@ -438,8 +438,21 @@ main(int argc, char *argv[])
 	    srv->roster->nvillages, srv->roster->ngrids,
 	    srv->roster->nworkers);
 
-	if ((srv->base = event_base_new()) == NULL)
-		fatalx("libevent: cannot create the event base");
+	{
+		struct event_config	*ec;
+
+		/*
+		 * Two priorities: terminals with one request at a time (PING,
+		 * AUTH, a lone check-in) before pipelining ones, and at most 8
+		 * of the latter per turn before the loop looks for new events.
+		 */
+		if ((ec = event_config_new()) == NULL ||
+		    event_config_set_max_dispatch_interval(ec, NULL, 8, 1) != 0 ||
+		    (srv->base = event_base_new_with_config(ec)) == NULL ||
+		    event_base_priority_init(srv->base, 2) != 0)
+			fatalx("libevent: cannot create the event base");
+		event_config_free(ec);
+	}
 	if ((srv->reap_ev = event_new(srv->base, -1, 0, main_reap, srv)) ==
 	    NULL ||
 	    (main_drain_timer = evtimer_new(srv->base, main_drain, srv)) ==
