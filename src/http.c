@@ -87,7 +87,12 @@ struct http_call {
 	int64_t			 cred_id;
 	char			 peer[PINGAN_PEER_MAX];
 	char			 host[48];	/* the peer's address */
-	char			 kind[8];	/* a report's: day, week, ... */
+	enum {
+		HTTP_HEALTH_NONE = 0,
+		HTTP_HEALTH_ASKED,	/* /healthz: at the reader */
+		HTTP_HEALTH_DB_OK,	/* the reader read the database */
+		HTTP_HEALTH_DB_FAILED,
+	}			 health;
 	struct event		*delay;		/* a refused login's answer */
 };
 TAILQ_HEAD(http_call_list, http_call);
@@ -498,8 +503,8 @@ http_job_done(struct http *h, struct wjob *job)
 		/* answered already (shutdown) */
 	} else if (job->type == WJOB_READ && http_route_is(call, http_healthz)) {
 		/* /healthz: the database answered; now the writer's state */
-		snprintf(call->kind, sizeof(call->kind), "%s",
-		    job->reply != NULL ? "ok" : "fail");
+		call->health = job->reply != NULL ? HTTP_HEALTH_DB_OK :
+		    HTTP_HEALTH_DB_FAILED;
 		http_healthz(call);
 	} else if (job->type == WJOB_READ && http_route_is(call, http_login))
 		http_login_done(call, job);
@@ -703,9 +708,9 @@ http_healthz(struct http_call *call)
 	int64_t			 mono;
 	bool			 ok;
 
-	if (call->job == NULL && call->kind[0] == '\0') {
+	if (call->health == HTTP_HEALTH_NONE) {
 		/* first pass: to the reader */
-		snprintf(call->kind, sizeof(call->kind), "asked");
+		call->health = HTTP_HEALTH_ASKED;
 		if ((job = http_job_new(call, WJOB_READ)) == NULL) {
 			http_proto_error(call, PROTO_ERR_STORAGE, NULL);
 			return;
@@ -714,10 +719,10 @@ http_healthz(struct http_call *call)
 		http_submit(call, job);
 		return;
 	}
-	/* second pass (http_job_done): the reader's answer is in kind */
+	/* second pass (http_job_done): the reader's answer is in health */
 	writer_stats(h->srv->writer, &ws);
 	mono = calendar_mono_ms();
-	db = strcmp(call->kind, "ok") == 0 ? "ok" : "unreachable";
+	db = call->health == HTTP_HEALTH_DB_OK ? "ok" : "unreachable";
 	if (ws.failing)
 		writer = "failing";
 	else if (ws.busy_since_ms != 0 && mono - ws.busy_since_ms > 10000)
@@ -758,8 +763,6 @@ http_metrics(struct http_call *call)
 	size_t			 i;
 
 	memset(&v, 0, sizeof(v));
-	/* count this scrape before taking the numbers */
-	h->srv->metrics.http[call->route][metrics_status_index(200)]++;
 	v.m = &h->srv->metrics;
 	writer_stats(h->srv->writer, &v.ws);
 	v.queued = writer_queued(h->srv->writer);
@@ -774,7 +777,6 @@ http_metrics(struct http_call *call)
 		http_proto_error(call, PROTO_ERR_STORAGE, "out of memory");
 		return;
 	}
-	h->srv->metrics.http[call->route][metrics_status_index(200)]--;
 	http_send(call, 200, "text/plain; version=0.0.4; charset=utf-8", text,
 	    strlen(text));
 	free(text);
@@ -1321,7 +1323,6 @@ http_report(struct http_call *call)
 		    "report: day, week, month or year)", call->tail);
 		return;
 	}
-	snprintf(call->kind, sizeof(call->kind), "%s", kinds[k]);
 	period = proto_field(&call->q, kinds[k]);
 	village = proto_field(&call->q, "village");
 	if (call->q.nfields > (period != NULL) + (village != NULL)) {
