@@ -883,7 +883,15 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	conn_process(c);
-	if (!c->closed)
+	/*
+	 * Plain connections only: libevent documents priorities for socket
+	 * bufferevents alone.  On an OpenSSL one, 2.1 also re-prioritises the
+	 * deferred write callback that each write leaves queued; moved while
+	 * queued, it is later unlinked from the wrong active queue, whose
+	 * head is lost, and the loop spins without running anything (no
+	 * accept, no timer).  TLS connections keep the default priority.
+	 */
+	if (!c->closed && !tls_bufferevent_is_tls(bev))
 		(void)bufferevent_priority_set(bev, c->npending > 1 ? 1 : 0);
 }
 

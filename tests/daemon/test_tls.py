@@ -10,8 +10,10 @@ HTTPS; SIGHUP swaps the certificate files under it.  Checked: a good
 handshake (check-ins stored), a wrong CA, an expired certificate and a
 wrong name (refused by pingan with exit status 6, nothing stored, nothing
 queued), a plain-text client on the TLS port (closed, logged, the daemon
-keeps serving), a TLS client on the plain port, TLS 1.1 refused, HTTPS with
-curl, and pingand refusing to start on a missing or mismatched key.
+keeps serving), a TLS client on the plain port, a request sent with the
+handshake's last message (answered, and the daemon keeps accepting), TLS 1.1
+refused, HTTPS with curl, and pingand refusing to start on a missing or
+mismatched key.
 """
 import os
 import re
@@ -176,6 +178,48 @@ def open_conns(d, ca):
     m = re.search(r"(?m)^pingan_connections_open (\d+)$",
                   p.stdout.decode("utf-8", "replace"))
     return int(m.group(1)) if m else None
+
+
+def early_request(port, ca, line):
+    """
+    A TLS 1.3 client whose request leaves in one segment with its Finished
+    message, so that pingand reads it in the loop turn that writes the
+    greeting.  Returns the first two lines it gets back, or what it got
+    before the peer closed or went silent for 5 s.
+    """
+    ctx = ssl.create_default_context(cafile=ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname="localhost")
+    got = b""
+    with socket.create_connection(("127.0.0.1", port),
+                                  timeout=5 * h.SLOW) as s:
+        try:
+            while True:
+                try:
+                    tls.do_handshake()
+                    break
+                except ssl.SSLWantReadError:
+                    s.sendall(out.read())
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return b"(closed in the handshake)"
+                    inc.write(chunk)
+            tls.write(line)
+            s.sendall(out.read())
+            while got.count(b"\n") < 2:
+                try:
+                    got += tls.read(65536)
+                    continue
+                except ssl.SSLWantReadError:
+                    pass
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                inc.write(chunk)
+        except socket.timeout:
+            got += b"(no answer in %d s)" % (5 * h.SLOW)
+    return got
 
 
 def test():
@@ -348,6 +392,17 @@ def test():
     rc, out, err = d.client("ping")
     h.is_(rc, 0, "the plain port keeps serving", err)
 
+    # ---- a request that arrives with the handshake's end ------------------
+    # pingand then writes the greeting and reads the request in one loop
+    # turn; a TLS connection's priority must not change there (libevent's
+    # active queue broke, and the loop spun without accepting anything).
+    answers = [early_request(d.tls_port, ca, b"PING\n") for _ in range(4)]
+    h.ok(all(a.startswith(b"OK pingan/1") and b"OK PONG" in a
+             for a in answers), "a PING sent with the TLS Finished is "
+         "answered, four times over", answers)
+    rc, out, err = d.client("ping", timeout=10)
+    h.is_(rc, 0, "and the plain port still answers after them", err)
+
     # ---- protocol versions -------------------------------------------------
     rc, out = s_client(d.tls_port, "-tls1_2", "-CAfile", ca,
                        "-verify_return_error", data=b"PING\nQUIT\n")
@@ -361,6 +416,10 @@ def test():
                        data=b"QUIT\n")
     h.ok(rc != 0 and "OK pingan/1" not in out, "TLS 1.1 is refused "
          "(openssl s_client -tls1_1)", out[-400:])
+    h.ok(h.wait_for(lambda: re.search(
+        r"conn \d+: 127\.0\.0\.1:\d+: TLS handshake failed: unsupported "
+        r"protocol", d.log_text()), 5 * h.SLOW),
+        "for its version (pingand logs why)", d.log_text()[-600:])
 
     # ---- HTTPS -------------------------------------------------------------
     rc, status, head = https(d, "/healthz", ca)
