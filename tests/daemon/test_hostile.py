@@ -319,7 +319,8 @@ def test_emfile():
     got = [c.readline(timeout=5) for c in stuck]
     ok(all(g and g.startswith("OK pingan/1") for g in got),
        "once descriptors free up, the waiting connections are greeted", got)
-    ok(any("accepting connections again" in l for l in d.log()),
+    ok(h.wait_for(lambda: any("accepting connections again" in l
+                              for l in d.log()), 5),
        "and the end of the pause is logged")
     for c in stuck:
         c.close()
