@@ -214,8 +214,49 @@ conn_count_reply(struct server *srv, const char *reply, size_t len)
 }
 
 /*
+ * Sends what the output buffer holds.  A lone reply on a plain socket (a
+ * terminal waiting for its answer, a PING) is written at once: it almost
+ * always fits the socket's buffer, and letting libevent do it would
+ * register a write event for the next turn and remove it again (two
+ * epoll_ctl calls and a turn's delay).  Several replies at once (a
+ * pipelining terminal's) go out with the bufferevent's write event, at the
+ * connection's priority, so that writing a whole batch's replies does not
+ * hold up the loop's turn; so does what did not fit, and everything on
+ * TLS.  The write event stays enabled until the buffer is empty
+ * (conn_write_cb).  Returns -1 if the connection was closed.
+ */
+static int
+conn_send(struct conn *c, bool now)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 n, saved;
+
+	if (!c->direct || evbuffer_get_length(out) == 0 ||
+	    (bufferevent_get_enabled(c->bev) & EV_WRITE))
+		return 0;
+	if (!now) {
+		bufferevent_enable(c->bev, EV_WRITE);
+		return 0;
+	}
+	/* The bufferevent keeps its output's front frozen but to itself. */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->bev));
+	saved = errno;
+	evbuffer_freeze(out, 1);
+	if (n < 0 && saved != EAGAIN && saved != EINTR) {
+		log_info("conn %llu: %s: write: %s", (unsigned long long)c->id,
+		    c->peer, strerror(saved));
+		conn_close(c, "write error");
+		return -1;
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->bev, EV_WRITE);
+	return 0;
+}
+
+/*
  * Writes every finished reply at the head of the list into the output
- * buffer, in order, and updates the pauses that depend on it.
+ * buffer, in order, sends it, and updates the pauses that depend on it.
  */
 static void
 conn_flush(struct conn *c)
@@ -223,6 +264,7 @@ conn_flush(struct conn *c)
 	struct pending	*p;
 	struct evbuffer	*out;
 	bool		 close_after = false;
+	int		 n = 0;
 
 	if (c->closed)
 		return;
@@ -230,6 +272,7 @@ conn_flush(struct conn *c)
 	while ((p = TAILQ_FIRST(&c->pendings)) != NULL && p->done) {
 		TAILQ_REMOVE(&c->pendings, p, entry);
 		c->npending--;
+		n++;
 		conn_count_reply(c->srv, p->reply, p->len);
 		if (evbuffer_add(out, p->reply, p->len) != 0) {
 			conn_pending_free(p);
@@ -256,6 +299,8 @@ conn_flush(struct conn *c)
 		}
 		c->eof = true;
 	}
+	if (conn_send(c, n <= 1) != 0)
+		return;
 	if (evbuffer_get_length(out) > (size_t)c->srv->cfg->output_max)
 		conn_pause(c, CONN_PAUSE_OUTPUT);
 	if (c->npending < c->srv->cfg->pipeline_max / 2 + 1)
@@ -901,6 +946,8 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 
+	if (c->direct && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);	/* conn_send again */
 	conn_unpause(c, CONN_PAUSE_OUTPUT);
 	if (!c->closed)
 		conn_flush(c);
@@ -1008,7 +1055,13 @@ conn_new(struct server *srv, enum conn_kind kind, int fd, const char *peer,
 	evbuffer_add_printf(bufferevent_get_output(c->bev),
 	    "OK pingan/%d pingand/%s ready\n", PINGAN_PROTO_VERSION,
 	    PINGAN_VERSION);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->direct = tls == NULL;
+	if (c->direct) {
+		bufferevent_disable(c->bev, EV_WRITE);
+		bufferevent_enable(c->bev, EV_READ);
+		(void)conn_send(c, true);	/* a failure closes c, logged */
+	} else
+		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	log_debug("conn %llu: %s connected%s", (unsigned long long)c->id,
 	    peer, kind == CONN_ADMIN ? " (admin)" : "");
 	return c;

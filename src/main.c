@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <stdlib.h>
@@ -21,7 +23,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "config.h"
 #include "pingan.h"
@@ -57,6 +58,33 @@ main_usage(FILE *f)
 	    "\n"
 	    "Signals: TERM/INT stop cleanly, HUP reloads the configuration.\n"
 	    "Protocol: docs/PROTOCOL.md.\n", MAIN_DEFAULT_CONFIG);
+}
+
+/*
+ * Gives this thread, the event loop's, the real-time priority that
+ * loop_priority asks for (SCHED_FIFO); the writer's threads, started
+ * before, keep the normal policy.  On a machine whose cores are all busy
+ * the fair scheduler can keep the loop off the CPU for a whole time slice,
+ * and every PING and lone check-in then waits as long.  Without the right
+ * (CAP_SYS_NICE, or RLIMIT_RTPRIO as systemd's LimitRTPRIO= sets it)
+ * pingand says so and runs on.
+ */
+static void
+main_loop_priority(const struct config *cfg)
+{
+	struct sched_param	 sp = { .sched_priority = cfg->loop_priority };
+	int			 r;
+
+	if (cfg->loop_priority == 0)
+		return;
+	if ((r = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp)) != 0)
+		log_warn("loop_priority %d: cannot run the event loop with "
+		    "real-time priority: %s; it keeps the normal one (grant "
+		    "CAP_SYS_NICE, or LimitRTPRIO=%d in the systemd unit)",
+		    cfg->loop_priority, strerror(r), cfg->loop_priority);
+	else
+		log_info("the event loop runs with real-time priority %d "
+		    "(SCHED_FIFO)", cfg->loop_priority);
 }
 
 /*
@@ -413,8 +441,7 @@ main(int argc, char *argv[])
 
 	main_nofile(&cfg);
 	signal(SIGPIPE, SIG_IGN);
-	if (evthread_use_pthreads() != 0)
-		fatalx("libevent: no pthreads support");
+	/* No evthread_use_pthreads(): only the loop's thread calls libevent. */
 
 	notify_status("opening the database %s", cfg.database);
 	if ((st = store_open(cfg.database, &cfg, err, sizeof(err))) == NULL)
@@ -461,6 +488,7 @@ main(int argc, char *argv[])
 	if ((srv->writer = writer_new(st, &cfg, srv->base, main_jobs_done,
 	    srv)) == NULL)
 		fatal("cannot start the writer thread");
+	main_loop_priority(&cfg);	/* after the writer's threads started */
 	notify_status("starting the listeners");
 	if (listener_start(srv) != 0 || listener_admin_start(srv) != 0)
 		fatalx("cannot listen; exiting");

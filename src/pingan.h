@@ -9,6 +9,7 @@
 #define PINGAN_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,7 @@ struct config {
 	int	 output_max;		/* bytes of unsent replies per connection */
 	int	 batch_max;		/* requests in one write transaction */
 	int	 queue_max;		/* requests waiting for the writer */
+	int	 loop_priority;		/* SCHED_FIFO priority of the loop, 0 */
 	int	 max_future;		/* seconds an event time may lie ahead */
 	int	 max_past_days;		/* days an event time may lie behind */
 	int	 shutdown_timeout;	/* seconds to flush replies at exit */
@@ -756,6 +758,14 @@ struct wjob {
 };
 STAILQ_HEAD(wjob_list, wjob);
 
+/* mailbox.c: a lock-free hand-over of jobs between threads */
+struct mailbox {
+	_Atomic(struct wjob *)	 top;	/* the last posted; NULL: empty */
+};
+bool	 mailbox_post(struct mailbox *, struct wjob *);
+bool	 mailbox_post_list(struct mailbox *, struct wjob_list *);
+void	 mailbox_take(struct mailbox *, struct wjob_list *);
+
 struct writer;
 
 /* Statistics kept by the writer (read under its lock). */
@@ -875,6 +885,7 @@ struct conn {
 	bool			 eof;		/* peer finished sending */
 	bool			 draining;	/* shutdown: discard until EOF */
 	bool			 discarding;	/* inside an over-long line */
+	bool			 direct;	/* plain socket: written at once */
 	unsigned		 paused;	/* CONN_PAUSE_* bits */
 	bool			 authed;
 	int64_t			 worker_id;
@@ -1515,6 +1526,9 @@ bool	 conn_all_flushed(struct server *);
 struct sqlite3;
 bool	 fault_install(void);
 void	 fault_attach(struct sqlite3 *);
+
+/* vfs.c */
+const char *vfs_register(void);
 
 /* metrics.c */
 extern const int metrics_http_statuses[METRICS_STATUSES];

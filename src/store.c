@@ -8,6 +8,7 @@
  * transactions (store_begin / store_commit).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -19,7 +20,7 @@
 
 /* 'PNGN': marks a database as ours, so a wrong file is refused. */
 #define STORE_ID_TABLES 10
-#define STORE_ROLLUP_MAX 256	/* distinct day/worker/grid/kind per flush */
+#define STORE_ROLLUP_MAX 256	/* distinct counts of a kind per flush */
 #define STORE_APPLICATION_ID 0x504e474e
 
 extern const char *const store_migrations[];
@@ -41,12 +42,12 @@ struct store {
 	bool		 batch_failed;		/* this batch must not commit */
 	struct store_rollup {
 		int32_t	 day;
-		int64_t	 worker_id;
-		int64_t	 village_id;
-		int	 kind;
+		int	 kind;		/* per village only */
+		int64_t	 id;		/* the village's or the worker's */
 		int64_t	 n;
-	}		 rollup[STORE_ROLLUP_MAX];	/* this batch's counts */
-	int		 nrollup;
+	}		 rollup_v[STORE_ROLLUP_MAX],	/* this batch's counts */
+			 rollup_w[STORE_ROLLUP_MAX];
+	int		 nrollup_v, nrollup_w;
 	int64_t		 day_from_ms, day_to_ms;	/* cached day bounds */
 	int32_t		 day_cached;
 	sqlite3_stmt	*rollup_village;
@@ -609,6 +610,35 @@ store_ids_recover(struct store *st)
 	return r;
 }
 
+/* The name of vfs.c's VFS, once registered (NULL: SQLite's default). */
+static const char *store_vfs_wal;
+
+/*
+ * Sets SQLite up for the process before its first use.  Memory statistics
+ * off: with them on, every allocation of every connection takes one global
+ * mutex, which the writer, the reader and the checkpointer then contend
+ * for (we never read those statistics).  Then the fault shim if a test
+ * asks for it (PINGAN_FAULTS), and vfs.c's WAL layer over whichever is the
+ * default.
+ */
+static void
+store_library_once(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	(void)fault_install();
+	if ((store_vfs_wal = vfs_register()) == NULL)
+		log_warn("store: cannot register the WAL file layer; writing "
+		    "each WAL frame by itself");
+}
+
+static void
+store_library_init(void)
+{
+	static pthread_once_t	 once = PTHREAD_ONCE_INIT;
+
+	(void)pthread_once(&once, store_library_once);
+}
+
 /*
  * Opens (creating if needed) the database, sets WAL mode and the
  * configured synchronous level, turns foreign keys on, migrates the
@@ -629,9 +659,12 @@ store_open(const char *path, const struct config *cfg, char *ret_err,
 		snprintf(ret_err, errlen, "%s: out of memory", path);
 		return NULL;
 	}
-	(void)fault_install();	/* tests only: PINGAN_FAULTS */
+	store_library_init();
+	/* Only a commit that syncs may keep its WAL writes back (vfs.c). */
 	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    cfg->synchronous >= CONFIG_SYNC_FULL ? store_vfs_wal : NULL) !=
+	    SQLITE_OK) {
 		snprintf(ret_err, errlen, "%s: cannot open database: %s", path,
 		    st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		goto fail;
@@ -740,6 +773,7 @@ store_open_reader(const char *path, char *ret_err, size_t errlen)
 	struct store	*st;
 	char		 ids_path[4096];
 
+	store_library_init();
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		snprintf(ret_err, errlen, "%s: out of memory", path);
 		return NULL;
@@ -860,7 +894,7 @@ store_begin(struct store *st)
 	}
 	memset(st->batch_marks, 0, sizeof(st->batch_marks));
 	st->nbatch_ids = 0;
-	st->nrollup = 0;
+	st->nrollup_v = st->nrollup_w = 0;
 	st->batch_failed = false;
 	return 0;
 }
@@ -930,7 +964,7 @@ store_rollback(struct store *st)
 
 	if (!sqlite3_get_autocommit(st->db))
 		r = store_step(st, st->rollback, "rollback");
-	st->nrollup = 0;
+	st->nrollup_v = st->nrollup_w = 0;
 	st->batch_failed = false;
 	store_ids_undo_batch(st);
 	return r;
@@ -1025,10 +1059,10 @@ store_bind_text(sqlite3_stmt *s, int i, const char *text)
 
 /*
  * The per-day counts (checkin_village_day, checkin_worker_day,
- * 005_rollup.sql).  The writer adds each
- * stored check-in to a small table of this batch's counts and upserts them
- * just before COMMIT: one statement per distinct day, worker, grid and
- * kind instead of one per row, in the same transaction as the rows.
+ * 005_rollup.sql).  The writer adds each stored check-in to two small
+ * tables of this batch's counts and upserts them just before COMMIT, in
+ * the same transaction as the rows: one statement per distinct day,
+ * village and kind and one per distinct day and worker, not one per row.
  */
 
 /* The town's day of an event time, with the last day's bounds cached. */
@@ -1047,50 +1081,61 @@ store_day_of(struct store *st, int64_t ms)
 static int
 store_rollup_flush(struct store *st)
 {
-	sqlite3_stmt	*v = st->rollup_village, *w = st->rollup_worker;
-	int		 i;
+	sqlite3_stmt		*v = st->rollup_village, *w = st->rollup_worker;
+	const struct store_rollup *r;
+	int			 i;
 
-	for (i = 0; i < st->nrollup; i++) {
-		sqlite3_bind_int(v, 1, st->rollup[i].day);
-		sqlite3_bind_int64(v, 2, st->rollup[i].village_id);
-		sqlite3_bind_text(v, 3, proto_kind_name(
-		    (enum checkin_kind)st->rollup[i].kind), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(v, 4, st->rollup[i].n);
-		sqlite3_bind_int(w, 1, st->rollup[i].day);
-		sqlite3_bind_int64(w, 2, st->rollup[i].worker_id);
-		sqlite3_bind_int64(w, 3, st->rollup[i].n);
-		if (store_step(st, v, "count check-ins") != 0 ||
-		    store_step(st, w, "count check-ins") != 0)
+	for (i = 0; i < st->nrollup_v; i++) {
+		r = &st->rollup_v[i];
+		sqlite3_bind_int(v, 1, r->day);
+		sqlite3_bind_int64(v, 2, r->id);
+		sqlite3_bind_text(v, 3, proto_kind_name((enum checkin_kind)
+		    r->kind), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(v, 4, r->n);
+		if (store_step(st, v, "count check-ins") != 0)
 			return -EIO;
 	}
-	st->nrollup = 0;
+	for (i = 0; i < st->nrollup_w; i++) {
+		r = &st->rollup_w[i];
+		sqlite3_bind_int(w, 1, r->day);
+		sqlite3_bind_int64(w, 2, r->id);
+		sqlite3_bind_int64(w, 3, r->n);
+		if (store_step(st, w, "count check-ins") != 0)
+			return -EIO;
+	}
+	st->nrollup_v = st->nrollup_w = 0;
 	return 0;
 }
 
-/* Counts one stored check-in in this batch's table (flushing it if full). */
+/* Adds one to a count of a batch's table of n entries (not full). */
+static void
+store_rollup_count(struct store_rollup *t, int *n, int32_t day, int64_t id,
+    int kind)
+{
+	int	 i;
+
+	for (i = *n - 1; i >= 0; i--)
+		if (t[i].day == day && t[i].id == id && t[i].kind == kind) {
+			t[i].n++;
+			return;
+		}
+	t[*n] = (struct store_rollup){ .day = day, .kind = kind, .id = id,
+	    .n = 1 };
+	(*n)++;
+}
+
+/* Counts one stored check-in in this batch's tables (flushing if full). */
 static int
 store_rollup_add(struct store *st, const struct checkin *c)
 {
-	struct store_rollup	*r;
-	int32_t			 day = store_day_of(st, c->event_ms);
-	int			 i;
+	int32_t	 day = store_day_of(st, c->event_ms);
 
-	for (i = st->nrollup - 1; i >= 0; i--) {
-		r = &st->rollup[i];
-		if (r->day == day && r->worker_id == c->worker_id &&
-		    r->village_id == c->village_id && r->kind == (int)c->kind) {
-			r->n++;
-			return 0;
-		}
-	}
-	if (st->nrollup == STORE_ROLLUP_MAX && store_rollup_flush(st) != 0)
+	if ((st->nrollup_v == STORE_ROLLUP_MAX ||
+	    st->nrollup_w == STORE_ROLLUP_MAX) && store_rollup_flush(st) != 0)
 		return -EIO;
-	r = &st->rollup[st->nrollup++];
-	r->day = day;
-	r->worker_id = c->worker_id;
-	r->village_id = c->village_id;
-	r->kind = (int)c->kind;
-	r->n = 1;
+	store_rollup_count(st->rollup_v, &st->nrollup_v, day, c->village_id,
+	    (int)c->kind);
+	store_rollup_count(st->rollup_w, &st->nrollup_w, day, c->worker_id, 0);
 	return 0;
 }
 
@@ -2072,6 +2117,7 @@ store_open_readonly(const char *path, char *ret_err, size_t errlen)
 {
 	struct store	*st;
 
+	store_library_init();
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		snprintf(ret_err, errlen, "%s: out of memory", path);
 		return NULL;

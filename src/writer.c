@@ -17,15 +17,29 @@
  * return sensitive fields: those append to the audit log, so they are
  * writes, and run in the writer's batch (WJOB_DISPUTE) like its writes.
  *
- * Locking: one mutex guards both queues and the statistics; the store is
- * used by this thread only.  The checkpointer has its own mutex.  The loop's base is made thread-aware by
- * evthread_use_pthreads(), so event_active() may be called from here.
+ * Handing jobs over: the loop must never wait for a lock that another
+ * thread holds, because a thread the scheduler takes off the CPU while
+ * holding it stops the loop for a whole time slice (PINGs stalled 3-5 ms
+ * in a mutex, seen with perf's sched_switch events).  So jobs travel in
+ * mailboxes, lock-free stacks (below): the loop posts to the writer's and
+ * the reader's, they post finished jobs to the loop's and write an
+ * eventfd the loop watches when that mailbox was empty.  A mutex and a
+ * condition variable only let an idle thread sleep: the loop takes that
+ * mutex only to wake a thread that is asleep, holding it not at all
+ * otherwise.  No other thread ever calls libevent, whose base therefore
+ * needs no locks.  The same mutex guards the statistics (the loop reads
+ * them for /metrics).  The store is used by the writer thread only.  The
+ * checkpointer has its own mutex.
  */
+#include <sys/eventfd.h>
+
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -44,14 +58,16 @@ struct writer {
 	struct store		*store;
 	pthread_t		 thread;
 	bool			 started;
-	pthread_mutex_t		 lock;
+	pthread_mutex_t		 lock;		/* sleeping, statistics */
 	pthread_cond_t		 cond;
-	struct wjob_list	 queue;		/* loop -> writer */
-	size_t			 nqueued;
-	struct wjob_list	 done;		/* writer -> loop */
-	struct event		*done_ev;
-	bool			 stopping;
-	int			 batch_max;
+	struct mailbox		 inbox;		/* loop -> writer */
+	atomic_bool		 sleeping;	/* the writer waits on cond */
+	atomic_size_t		 nqueued;	/* posted, not yet in a batch */
+	struct mailbox		 outbox;	/* writer, reader -> loop */
+	int			 done_fd;	/* eventfd: outbox not empty */
+	struct event		*done_ev;	/* the loop's, on done_fd */
+	atomic_bool		 stopping;
+	atomic_int		 batch_max;
 	struct writer_stats	 stats;
 	void			(*done_cb)(struct wjob_list *, void *);
 	void			*arg;
@@ -67,10 +83,28 @@ struct writer {
 	struct store		*rstore;
 	pthread_t		 rthread;
 	bool			 rstarted;
-	struct wjob_list	 rqueue;	/* under lock, signalled on rcond */
+	struct mailbox		 rinbox;	/* loop -> reader */
+	atomic_bool		 rsleeping;	/* the reader waits on rcond */
 	pthread_cond_t		 rcond;
-	bool			 rstopping;
+	atomic_bool		 rstopping;
+	struct wjob_list	 left;		/* the reader's, unanswered */
 };
+
+/*
+ * Wakes a thread that sleeps on cond.  The thread says it sleeps, under
+ * the mutex, before it looks at its mailbox a last time; a post comes
+ * before this look at sleeping: so either the thread sees the job, or this
+ * sees it asleep and signals after it waits (the mutex orders the two).
+ */
+static void
+writer_wake(struct writer *w, atomic_bool *sleeping, pthread_cond_t *cond)
+{
+	if (!atomic_load(sleeping))
+		return;
+	pthread_mutex_lock(&w->lock);
+	pthread_cond_signal(cond);
+	pthread_mutex_unlock(&w->lock);
+}
 
 /* Frees a job and everything it owns; NULL is a no-op. */
 void
@@ -273,43 +307,84 @@ writer_probe(struct writer *w)
 		log_info("writer: writes work again");
 }
 
+/*
+ * Hands finished jobs to the loop.  The eventfd is written only if the
+ * outbox was empty: else the loop has yet to take the earlier jobs, and
+ * takes these with them (it reads the eventfd before it takes).
+ */
+static void
+writer_hand_back(struct writer *w, struct wjob_list *jobs)
+{
+	static const uint64_t	 one = 1;
+
+	if (mailbox_post_list(&w->outbox, jobs) &&
+	    write(w->done_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("writer: eventfd: %s", strerror(errno));
+}
+
+/*
+ * Sleeps until a job is posted to mb or stop is set, or for a second;
+ * returns true after a second of nothing.
+ */
+static bool
+writer_idle(struct writer *w, struct mailbox *mb, atomic_bool *sleeping,
+    pthread_cond_t *cond, atomic_bool *stop, bool timed)
+{
+	struct timespec	 deadline;
+	bool		 timeout = false;
+
+	pthread_mutex_lock(&w->lock);
+	atomic_store(sleeping, true);
+	if (atomic_load(&mb->top) == NULL && !atomic_load(stop)) {
+		if (timed) {
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += 1;
+			timeout = pthread_cond_timedwait(cond, &w->lock,
+			    &deadline) == ETIMEDOUT;
+		} else
+			pthread_cond_wait(cond, &w->lock);
+	}
+	atomic_store(sleeping, false);
+	pthread_mutex_unlock(&w->lock);
+	return timeout;
+}
+
 /* The thread: waits for jobs, runs them in batches, hands them back. */
 static void *
 writer_main(void *arg)
 {
 	struct writer		*w = arg;
-	struct wjob_list	 batch;
+	struct wjob_list	 queue, batch;
 	struct wjob		*job;
-	struct timespec		 deadline;
 	bool			 failing;
-	int			 n;
+	int			 n, max;
 
-	pthread_mutex_lock(&w->lock);
+	STAILQ_INIT(&queue);
 	for (;;) {
-		while (STAILQ_EMPTY(&w->queue) && !w->stopping) {
+		mailbox_take(&w->inbox, &queue);
+		if (STAILQ_EMPTY(&queue)) {
+			if (atomic_load(&w->stopping))
+				break;
+			if (!writer_idle(w, &w->inbox, &w->sleeping, &w->cond,
+			    &w->stopping, true))
+				continue;
 			/* Idle: let the id index reach the disk meanwhile. */
-			clock_gettime(CLOCK_REALTIME, &deadline);
-			deadline.tv_sec += 1;
-			if (pthread_cond_timedwait(&w->cond, &w->lock,
-			    &deadline) == ETIMEDOUT) {
-				failing = w->stats.failing;
-				pthread_mutex_unlock(&w->lock);
-				if (failing)
-					writer_probe(w);
-				(void)store_flush(w->store, false);
-				pthread_mutex_lock(&w->lock);
-			}
+			pthread_mutex_lock(&w->lock);
+			failing = w->stats.failing;
+			pthread_mutex_unlock(&w->lock);
+			if (failing)
+				writer_probe(w);
+			(void)store_flush(w->store, false);
+			continue;
 		}
-		if (STAILQ_EMPTY(&w->queue))
-			break;
 		STAILQ_INIT(&batch);
-		for (n = 0; n < w->batch_max && !STAILQ_EMPTY(&w->queue); n++) {
-			job = STAILQ_FIRST(&w->queue);
-			STAILQ_REMOVE_HEAD(&w->queue, entry);
+		max = atomic_load(&w->batch_max);
+		for (n = 0; n < max && !STAILQ_EMPTY(&queue); n++) {
+			job = STAILQ_FIRST(&queue);
+			STAILQ_REMOVE_HEAD(&queue, entry);
 			STAILQ_INSERT_TAIL(&batch, job, entry);
 		}
-		w->nqueued -= (size_t)n;
-		pthread_mutex_unlock(&w->lock);
+		atomic_fetch_sub(&w->nqueued, (size_t)n);
 
 		writer_commit_checkins(w, &batch);
 		STAILQ_FOREACH(job, &batch, entry)
@@ -318,14 +393,11 @@ writer_main(void *arg)
 
 		pthread_mutex_lock(&w->lock);
 		w->stats.jobs += (uint64_t)n;
-		STAILQ_CONCAT(&w->done, &batch);
-		event_active(w->done_ev, EV_READ, 0);
-		/* After the replies are on their way: the id index's turn. */
 		pthread_mutex_unlock(&w->lock);
+		writer_hand_back(w, &batch);
+		/* After the replies are on their way: the id index's turn. */
 		(void)store_flush(w->store, false);
-		pthread_mutex_lock(&w->lock);
 	}
-	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
@@ -372,18 +444,23 @@ writer_checkpointer(void *arg)
 static void *
 writer_reader(void *arg)
 {
-	struct writer	*w = arg;
-	struct wjob	*job;
-	char		 err[256];
+	struct writer		*w = arg;
+	struct wjob		*job;
+	struct wjob_list	 mine, one;
+	char			 err[256];
 
-	pthread_mutex_lock(&w->lock);
+	STAILQ_INIT(&mine);
 	for (;;) {
-		while (STAILQ_EMPTY(&w->rqueue) && !w->rstopping)
-			pthread_cond_wait(&w->rcond, &w->lock);
-		if ((job = STAILQ_FIRST(&w->rqueue)) == NULL)
+		if (STAILQ_EMPTY(&mine))
+			mailbox_take(&w->rinbox, &mine);
+		if (atomic_load(&w->rstopping))
 			break;
-		STAILQ_REMOVE_HEAD(&w->rqueue, entry);
-		pthread_mutex_unlock(&w->lock);
+		if ((job = STAILQ_FIRST(&mine)) == NULL) {
+			(void)writer_idle(w, &w->rinbox, &w->rsleeping,
+			    &w->rcond, &w->rstopping, false);
+			continue;
+		}
+		STAILQ_REMOVE_HEAD(&mine, entry);
 		err[0] = '\0';
 		if (job->type == WJOB_LEDGER) {
 			writer_ledger(w, job);
@@ -404,10 +481,13 @@ writer_reader(void *arg)
 		}
 		pthread_mutex_lock(&w->lock);
 		w->stats.reads++;
-		STAILQ_INSERT_TAIL(&w->done, job, entry);
-		event_active(w->done_ev, EV_READ, 0);
+		pthread_mutex_unlock(&w->lock);
+		STAILQ_INIT(&one);
+		STAILQ_INSERT_TAIL(&one, job, entry);
+		writer_hand_back(w, &one);
 	}
-	pthread_mutex_unlock(&w->lock);
+	/* Not started: back to the mailbox, for writer_stop_reader. */
+	(void)mailbox_post_list(&w->rinbox, &mine);
 	return NULL;
 }
 
@@ -415,10 +495,8 @@ writer_reader(void *arg)
 void
 writer_read_submit(struct writer *w, struct wjob *job)
 {
-	pthread_mutex_lock(&w->lock);
-	STAILQ_INSERT_TAIL(&w->rqueue, job, entry);
-	pthread_cond_signal(&w->rcond);
-	pthread_mutex_unlock(&w->lock);
+	(void)mailbox_post(&w->rinbox, job);
+	writer_wake(w, &w->rsleeping, &w->rcond);
 }
 
 /*
@@ -431,13 +509,13 @@ static void
 writer_stop_reader(struct writer *w)
 {
 	if (w->rstarted) {
+		atomic_store(&w->rstopping, true);
 		pthread_mutex_lock(&w->lock);
-		w->rstopping = true;
-		STAILQ_CONCAT(&w->done, &w->rqueue);
 		pthread_cond_signal(&w->rcond);
 		pthread_mutex_unlock(&w->lock);
 		pthread_join(w->rthread, NULL);
 		w->rstarted = false;
+		mailbox_take(&w->rinbox, &w->left);
 	}
 }
 
@@ -447,11 +525,13 @@ writer_done(evutil_socket_t fd, short events, void *arg)
 {
 	struct writer		*w = arg;
 	struct wjob_list	 done;
+	uint64_t		 n;
 
+	/* Reset first: a job handed back after this read writes again. */
+	if (fd >= 0 && read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("writer: eventfd: %s", strerror(errno));
 	STAILQ_INIT(&done);
-	pthread_mutex_lock(&w->lock);
-	STAILQ_CONCAT(&done, &w->done);
-	pthread_mutex_unlock(&w->lock);
+	mailbox_take(&w->outbox, &done);
 	if (!STAILQ_EMPTY(&done))
 		w->done_cb(&done, w->arg);
 }
@@ -470,19 +550,32 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
+	w->done_fd = -1;
 	w->store = st;
-	w->batch_max = cfg->batch_max;
+	atomic_init(&w->inbox.top, NULL);
+	atomic_init(&w->rinbox.top, NULL);
+	atomic_init(&w->outbox.top, NULL);
+	atomic_init(&w->sleeping, false);
+	atomic_init(&w->rsleeping, false);
+	atomic_init(&w->stopping, false);
+	atomic_init(&w->rstopping, false);
+	atomic_init(&w->nqueued, 0);
+	atomic_init(&w->batch_max, cfg->batch_max);
 	w->done_cb = done_cb;
 	w->arg = arg;
-	STAILQ_INIT(&w->queue);
-	STAILQ_INIT(&w->done);
+	STAILQ_INIT(&w->left);
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	pthread_mutex_init(&w->ckpt_lock, NULL);
 	pthread_cond_init(&w->ckpt_cond, NULL);
 	pthread_cond_init(&w->rcond, NULL);
-	STAILQ_INIT(&w->rqueue);
-	if ((w->done_ev = event_new(base, -1, 0, writer_done, w)) == NULL)
+	/* Finished jobs first: their replies are what terminals wait for. */
+	if ((w->done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		goto fail;
+	if ((w->done_ev = event_new(base, w->done_fd, EV_READ | EV_PERSIST,
+	    writer_done, w)) == NULL ||
+	    event_priority_set(w->done_ev, 0) != 0 ||
+	    event_add(w->done_ev, NULL) != 0)
 		goto fail;
 	if ((w->reader = store_open_reader(cfg->database, err, sizeof(err))) ==
 	    NULL) {
@@ -521,23 +614,16 @@ fail:
 void
 writer_submit(struct writer *w, struct wjob *job)
 {
-	pthread_mutex_lock(&w->lock);
-	STAILQ_INSERT_TAIL(&w->queue, job, entry);
-	w->nqueued++;
-	pthread_cond_signal(&w->cond);
-	pthread_mutex_unlock(&w->lock);
+	atomic_fetch_add(&w->nqueued, 1);
+	(void)mailbox_post(&w->inbox, job);
+	writer_wake(w, &w->sleeping, &w->cond);
 }
 
 /* Returns how many jobs wait for the writer. */
 size_t
 writer_queued(struct writer *w)
 {
-	size_t	n;
-
-	pthread_mutex_lock(&w->lock);
-	n = w->nqueued;
-	pthread_mutex_unlock(&w->lock);
-	return n;
+	return atomic_load(&w->nqueued);
 }
 
 /* Copies the statistics. */
@@ -553,9 +639,7 @@ writer_stats(struct writer *w, struct writer_stats *ret_stats)
 void
 writer_set_batch_max(struct writer *w, int batch_max)
 {
-	pthread_mutex_lock(&w->lock);
-	w->batch_max = batch_max;
-	pthread_mutex_unlock(&w->lock);
+	atomic_store(&w->batch_max, batch_max);
 }
 
 /* Stops and joins the checkpointer thread, if it runs. */
@@ -584,8 +668,8 @@ writer_stop(struct writer *w)
 		writer_stop_reader(w);
 		return;
 	}
+	atomic_store(&w->stopping, true);
 	pthread_mutex_lock(&w->lock);
-	w->stopping = true;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
@@ -604,17 +688,18 @@ writer_free(struct writer *w)
 	if (w == NULL)
 		return;
 	writer_stop(w);
-	while ((job = STAILQ_FIRST(&w->queue)) != NULL) {
-		STAILQ_REMOVE_HEAD(&w->queue, entry);
-		wjob_free(job);
-	}
-	STAILQ_CONCAT(&w->done, &w->rqueue);	/* submitted after the stop */
-	while ((job = STAILQ_FIRST(&w->done)) != NULL) {
-		STAILQ_REMOVE_HEAD(&w->done, entry);
+	/* Unanswered, or posted after the stop. */
+	mailbox_take(&w->inbox, &w->left);
+	mailbox_take(&w->rinbox, &w->left);
+	mailbox_take(&w->outbox, &w->left);
+	while ((job = STAILQ_FIRST(&w->left)) != NULL) {
+		STAILQ_REMOVE_HEAD(&w->left, entry);
 		wjob_free(job);
 	}
 	if (w->done_ev)
 		event_free(w->done_ev);
+	if (w->done_fd >= 0)
+		close(w->done_fd);
 	if (w->store)
 		store_set_wal_callback(w->store, NULL, NULL);
 	store_close(w->reader);

@@ -6,6 +6,7 @@ SQLite byte for byte.
 """
 
 import os
+import re
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -452,6 +453,47 @@ def test_busy():
     d.cleanup(keep=h.failed() > 0)
 
 
+def sched_policy(pid, tid):
+    """The scheduling policy of a thread (/proc stat field 41): 0 normal,
+    1 SCHED_FIFO."""
+    with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+        stat = f.read()
+    return int(stat[stat.rindex(")") + 2:].split()[38])
+
+
+def test_loop_priority():
+    d = h.Daemon(demo=True, config={"loop_priority": 7})
+    pid = d.proc.pid
+    c = d.authed("P001")
+    like(c.request("PING"), r"^OK PONG", "loop_priority 7: pingand serves")
+    c.close()
+    tids = sorted(int(t) for t in os.listdir("/proc/%d/task" % pid))
+    others = [sched_policy(pid, t) for t in tids if t != pid]
+    ok(len(others) >= 3, "the writer, the reader and the checkpointer run",
+       tids)
+    is_(others, [0] * len(others), "they keep the normal scheduler")
+    if os.geteuid() == 0:
+        is_(sched_policy(pid, pid), 1, "the event loop runs as SCHED_FIFO")
+        with open("/proc/%d/task/%d/sched" % (pid, pid)) as f:
+            prio = re.search(r"^prio\s*:\s*(\d+)", f.read(), re.M)
+        is_(prio and int(prio.group(1)), 99 - 7,
+            "at priority 7 (kernel prio 92)")
+        like(d.log_text(), r"real-time priority 7 \(SCHED_FIFO\)",
+             "and says so")
+    else:
+        is_(sched_policy(pid, pid), 0, "unprivileged: the loop stays normal")
+        like(d.log_text(), r"loop_priority 7: cannot run the event loop "
+             r"with real-time priority", "and pingand says why")
+    bad = os.path.join(d.dir, "rt.conf")
+    with open(bad, "w") as f:
+        f.write("loop_priority 100\n")
+    rc, out, err = h.pingand("-n", "-f", bad)
+    is_(rc, 1, "pingand -n refuses loop_priority 100", out, err)
+    like(out + err, r"rt\.conf:1:", "naming the line")
+    is_(d.stop(), 0, "SIGTERM: exit 0 (loop_priority daemon)")
+    d.cleanup(keep=h.failed() > 0)
+
+
 def test_timeouts():
     d = h.Daemon(demo=True, config={"auth_timeout": 1, "idle_timeout": 3})
     c = d.conn()
@@ -496,6 +538,7 @@ def main():
         d.dump_log()
     d.cleanup(keep=h.failed() > 0)
     test_busy()
+    test_loop_priority()
     test_timeouts()
 
 

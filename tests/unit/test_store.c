@@ -405,6 +405,38 @@ done:
 	store_close(w);
 }
 
+/* Makes file a database at schema version v (migrations 1..v only). */
+static int
+file_at_schema(const char *file, int v)
+{
+	char	 sql[128];
+	int	 i, rc = 0;
+
+	for (i = 0; i < v && rc == 0; i++)
+		rc = raw_exec(file, store_migrations[i]);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d; "
+	    "PRAGMA application_id = %lld", v, raw_int(path,
+	    "PRAGMA application_id"));
+	return rc == 0 ? raw_exec(file, sql) : rc;
+}
+
+/* Opens the store on file, which migrates it from version v. */
+static void
+migrate_file(const char *file, int v)
+{
+	struct store	*st;
+	char		 saved[sizeof(path)], err[512];
+
+	snprintf(saved, sizeof(saved), "%s", path);
+	snprintf(path, sizeof(path), "%s", file);
+	st = open_store(err, sizeof(err));
+	snprintf(path, sizeof(path), "%s", saved);
+	ok(st != NULL, "schema %d opens: %s", v, st ? "migrated" : err);
+	is_int(st ? store_schema_version(st) : -1, store_migrations_count,
+	    "... to the last version");
+	store_close(st);
+}
+
 /*
  * Schema 6 makes the audit log again (worker_id may be NULL for a read
  * by the admin socket's peer): a file at schema 5 keeps every row, its
@@ -413,32 +445,17 @@ done:
 static void
 test_migrate_audit(void)
 {
-	struct store	*st;
-	char		 file[sizeof(path)], err[512], sql[128];
-	char		 saved[sizeof(path)];
-	int		 i, rc = 0;
+	char		 file[sizeof(path)];
 
 	if (snprintf(file, sizeof(file), "%s/v5.db", dir) >= (int)sizeof(file))
 		return;
-	for (i = 0; i < 5 && rc == 0; i++)
-		rc = raw_exec(file, store_migrations[i]);
-	snprintf(sql, sizeof(sql), "PRAGMA user_version = 5; "
-	    "PRAGMA application_id = %lld", raw_int(path,
-	    "PRAGMA application_id"));
-	is_int(rc == 0 ? raw_exec(file, sql) : rc, 0, "a file at schema 5");
+	is_int(file_at_schema(file, 5), 0, "a file at schema 5");
 	is_int(raw_exec(file, "INSERT INTO worker (id, code, name, role, "
 	    "created_ms, updated_ms) VALUES (7, 'S001', 's', 'supervisor', 1, "
 	    "1); INSERT INTO audit_log (id, at_ms, worker_id, request, record, "
 	    "record_id, peer) VALUES (42, 5, 7, 'DISPUTE-SHOW', 'dispute', "
 	    "zeroblob(16), '127.0.0.1:1')"), 0, "... with an audit row");
-	snprintf(saved, sizeof(saved), "%s", path);
-	snprintf(path, sizeof(path), "%s", file);
-	st = open_store(err, sizeof(err));
-	snprintf(path, sizeof(path), "%s", saved);
-	ok(st != NULL, "schema 5 opens: %s", st ? "migrated" : err);
-	is_int(st ? store_schema_version(st) : -1, store_migrations_count,
-	    "... to the last version");
-	store_close(st);
+	migrate_file(file, 5);
 	is_int(raw_int(file, "SELECT count(*) FROM audit_log WHERE id = 42 AND "
 	    "at_ms = 5 AND worker_id = 7 AND request = 'DISPUTE-SHOW' AND "
 	    "peer = '127.0.0.1:1' AND detail IS NULL"), 1,
@@ -449,6 +466,136 @@ test_migrate_audit(void)
 	    "... nor deleted");
 	is_int(raw_int(file, "SELECT count(*) FROM sqlite_master WHERE "
 	    "name = 'audit_log_at'"), 1, "... and its index is back");
+}
+
+/* Tells whether the program of a statement on file uses opcode op. */
+static int
+explain_uses(const char *file, const char *sql, const char *op)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	char		 q[1024];
+	int		 found = 0;
+
+	snprintf(q, sizeof(q), "EXPLAIN %s", sql);
+	if (sqlite3_open(file, &db) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, q, -1, &s, NULL) != SQLITE_OK) {
+		sqlite3_close(db);
+		return -1;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW)
+		if (strcmp((const char *)sqlite3_column_text(s, 1), op) == 0)
+			found = 1;
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return found;
+}
+
+/*
+ * Schema 8 checks a check-in's kind without an IN list, which SQLite
+ * evaluated by building a temporary table for every inserted row: a file
+ * at schema 7 keeps every check-in with its id, and a wrong kind is still
+ * refused.
+ */
+static void
+test_migrate_kind(void)
+{
+	static const char insert[] = "INSERT INTO checkin (client_id, "
+	    "worker_id, grid_id, kind, event_ms, received_ms) VALUES "
+	    "(randomblob(16), 7, 3, 'patrol', 1, 1)";
+	char		 file[sizeof(path)];
+
+	if (snprintf(file, sizeof(file), "%s/v7.db", dir) >= (int)sizeof(file))
+		return;
+	is_int(file_at_schema(file, 7), 0, "a file at schema 7");
+	is_int(explain_uses(file, insert, "OpenEphemeral"), 1,
+	    "... whose check-in insert builds a temporary table");
+	is_int(raw_exec(file, "INSERT INTO village (id, code, name, created_ms, "
+	    "updated_ms) VALUES (1, 'V', 'v', 1, 1); INSERT INTO grid (id, code, "
+	    "name, village_id, created_ms, updated_ms) VALUES (3, 'G', 'g', 1, "
+	    "1, 1); INSERT INTO worker (id, code, name, "
+	    "role, created_ms, updated_ms) VALUES (7, 'P001', 'p', 'patrol', 1, "
+	    "1); INSERT INTO checkin (id, client_id, worker_id, grid_id, kind, "
+	    "event_ms, received_ms, note) VALUES (41, zeroblob(16), 7, 3, "
+	    "'visit', 5, 6, '走访')"), 0, "... with a check-in");
+	migrate_file(file, 7);
+	is_int(raw_int(file, "SELECT count(*) FROM checkin WHERE id = 41 AND "
+	    "client_id = zeroblob(16) AND worker_id = 7 AND grid_id = 3 AND "
+	    "kind = 'visit' AND event_ms = 5 AND received_ms = 6 AND "
+	    "note = '走访'"), 1, "the check-in is kept whole, with its id");
+	is_int(explain_uses(file, insert, "OpenEphemeral"), 0,
+	    "the insert builds no temporary table now");
+	is_int(raw_exec(file, "INSERT INTO checkin (client_id, worker_id, "
+	    "grid_id, kind, event_ms, received_ms) VALUES (randomblob(16), 7, "
+	    "3, 'bogus', 1, 1)"), -1, "a wrong kind is still refused");
+	is_int(raw_int(file, "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'checkin_event'"), 1, "... and its index is back");
+}
+
+/*
+ * One batch of check-ins by several workers in several villages: both
+ * per-day counts match a recount key by key (the batch keeps a table per
+ * village and one per worker).
+ */
+static void
+test_rollup_batch(struct store *st)
+{
+	struct roster	*r;
+	struct checkin	 ck;
+	int64_t		 rowid;
+	size_t		 g;
+	int		 i, stored = 0;
+
+	/* A second village with a grid, a second worker. */
+	is_int(raw_exec(path, "INSERT INTO village (code, name, created_ms, "
+	    "updated_ms) VALUES ('RB', '第二村', 1, 1); INSERT INTO grid (code, "
+	    "name, village_id, created_ms, updated_ms) SELECT 'RB-01', '一格', "
+	    "id, 1, 1 FROM village WHERE code = 'RB'; INSERT INTO worker (code, "
+	    "name, role, created_ms, updated_ms) VALUES ('RB9', '二人', 'grid', "
+	    "1, 1)"), 0, "a second village, grid and worker");
+	r = store_roster_load(st);
+	ok(r != NULL && r->nworkers >= 2 && r->ngrids >= 2,
+	    "a roster with two workers and two grids");
+	if (r == NULL || r->nworkers < 2 || r->ngrids < 2) {
+		roster_free(r);
+		return;
+	}
+	for (g = 1; g < r->ngrids; g++)
+		if (r->grids[g].village_id != r->grids[0].village_id)
+			break;
+	ok(g < r->ngrids, "grids of two villages");
+	if (g == r->ngrids) {
+		roster_free(r);
+		return;
+	}
+	ok(store_begin(st) == 0, "one batch");
+	for (i = 0; i < 12; i++) {
+		memset(&ck, 0, sizeof(ck));
+		memset(ck.uuid, 0x60 + i, sizeof(ck.uuid));
+		ck.worker_id = r->workers[i % 2].id;
+		ck.grid_id = r->grids[i % 3 ? g : 0].id;
+		ck.village_id = r->grids[i % 3 ? g : 0].village_id;
+		ck.kind = i % 4 ? CHECKIN_KIND_PATROL : CHECKIN_KIND_VISIT;
+		ck.event_ms = 1700000000000LL + (int64_t)(i % 2) * 86400000;
+		stored += store_checkin_insert(st, &ck, &rowid) ==
+		    STORE_STORED;
+	}
+	ok(store_commit(st) == 0, "commits");
+	is_int(stored, 12, "12 check-ins stored");
+	roster_free(r);
+	is_int(raw_int(path, "SELECT count(*) FROM (SELECT CAST(julianday("
+	    "date(c.event_ms / 1000, 'unixepoch', 'localtime')) - 2440587.5 AS "
+	    "INTEGER) AS d, g.village_id AS v, c.kind AS k, count(*) AS n "
+	    "FROM checkin c JOIN grid g ON g.id = c.grid_id GROUP BY 1, 2, 3) x "
+	    "FULL JOIN checkin_village_day r ON r.day = x.d AND "
+	    "r.village_id = x.v AND r.kind = x.k WHERE r.n IS NOT x.n"), 0,
+	    "per village and kind: the counts match a recount, key by key");
+	is_int(raw_int(path, "SELECT count(*) FROM (SELECT CAST(julianday("
+	    "date(event_ms / 1000, 'unixepoch', 'localtime')) - 2440587.5 AS "
+	    "INTEGER) AS d, worker_id AS w, count(*) AS n FROM checkin "
+	    "GROUP BY 1, 2) x FULL JOIN checkin_worker_day r ON r.day = x.d "
+	    "AND r.worker_id = x.w WHERE r.n IS NOT x.n"), 0,
+	    "per worker: the counts match a recount, key by key");
 }
 
 int
@@ -482,8 +629,13 @@ main(void)
 	test_field(st);
 	store_close(st);
 	test_ids();
+	st = open_store(err, sizeof(err));
+	if (st != NULL)
+		test_rollup_batch(st);
+	store_close(st);
 	test_backup();
 	test_migrate_audit();
+	test_migrate_kind();
 
 	is_int(raw_exec(path, "PRAGMA user_version = 99"), 0, "pretend newer");
 	st = open_store(err, sizeof(err));

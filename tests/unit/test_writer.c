@@ -1,0 +1,169 @@
+/*
+ * test_writer.c: the hand-over between the loop and the writer's threads.
+ * Waves of check-ins (the writer's batches) and reads (the reader's jobs)
+ * are posted from the loop, which then waits for every one of them to come
+ * back: a job left behind in a mailbox, or a thread left asleep with work,
+ * never comes back and the wave times out.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "pingan.h"
+#include "tap.h"
+
+#define WAVES		3000
+#define WAVE_MAX	40
+
+static char	dir[] = "/tmp/pingan-test-writer.XXXXXX";
+
+struct run {
+	struct event_base	*base;
+	int			 back;		/* jobs come back this wave */
+	int			 stored, read_ok, wrong;
+};
+
+static char *
+read_one(struct store *st, struct wjob *job, char *err, size_t len)
+{
+	(void)st;
+	(void)err;
+	(void)len;
+	return strdup(job->read_arg != NULL ? "read" : "?");
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	event_base_loopbreak(arg);
+}
+
+static void
+done_cb(struct wjob_list *jobs, void *arg)
+{
+	struct run	*r = arg;
+	struct wjob	*job;
+
+	while ((job = STAILQ_FIRST(jobs)) != NULL) {
+		STAILQ_REMOVE_HEAD(jobs, entry);
+		if (job->type == WJOB_CHECKIN && job->result == STORE_STORED)
+			r->stored++;
+		else if (job->type == WJOB_READ && job->reply != NULL &&
+		    strcmp(job->reply, "read") == 0)
+			r->read_ok++;
+		else
+			r->wrong++;
+		r->back++;
+		wjob_free(job);
+	}
+	if (r->back > 0)
+		event_base_loopbreak(r->base);
+}
+
+int
+main(void)
+{
+	struct config	 cfg;
+	struct store	*st;
+	struct roster	*ros;
+	struct writer	*w;
+	struct wjob	*job;
+	struct run	 r;
+	struct timeval	 tv = { 5, 0 };
+	char		 path[512], creds[600], err[512];
+	FILE		*devnull;
+	uint64_t	 seed = 0x2545f4914f6cdd1dULL;
+	int		 wave, i, n, want, posted = 0, late = -1;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(path, sizeof(path), "%s/w.db", dir);
+	snprintf(creds, sizeof(creds), "%s/creds.txt", dir);
+	config_defaults(&cfg);
+	cfg.synchronous = CONFIG_SYNC_OFF;	/* the hand-over, not the disk */
+	free(cfg.database);
+	cfg.database = strdup(path);	/* the writer opens readers on it */
+	calendar_set_timezone(cfg.timezone);
+	st = store_open(path, &cfg, err, sizeof(err));
+	devnull = fopen("/dev/null", "w");
+	ok(st != NULL && devnull != NULL && demo_create(st, devnull, creds) >= 0,
+	    "a store with the demo town");
+	if (st == NULL || devnull == NULL)
+		return tap_done();
+	fclose(devnull);
+	ros = store_roster_load(st);
+	memset(&r, 0, sizeof(r));
+	r.base = event_base_new();
+	w = writer_new(st, &cfg, r.base, done_cb, &r);
+	ok(ros != NULL && r.base != NULL && w != NULL, "the writer starts");
+	if (ros == NULL || w == NULL)
+		return tap_done();
+
+	for (wave = 0; wave < WAVES && late < 0; wave++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 7;
+		seed ^= seed << 17;
+		n = 1 + (int)(seed % WAVE_MAX);
+		r.back = 0;
+		for (i = 0; i < n; i++) {
+			if ((job = calloc(1, sizeof(*job))) == NULL)
+				return 1;
+			if ((seed >> (i % 60)) & 1) {
+				job->type = WJOB_READ;
+				job->read_fn = read_one;
+				job->read_arg = strdup("x");
+				writer_read_submit(w, job);
+			} else {
+				job->type = WJOB_CHECKIN;
+				memcpy(job->checkin.uuid, &posted, sizeof(posted));
+				memcpy(job->checkin.uuid + 8, &wave, sizeof(wave));
+				job->checkin.uuid[6] = 0x40;
+				job->checkin.worker_id = ros->workers[0].id;
+				job->checkin.grid_id = ros->grids[0].id;
+				job->checkin.village_id = ros->grids[0].village_id;
+				job->checkin.kind = CHECKIN_KIND_PATROL;
+				job->checkin.event_ms = job->checkin.received_ms =
+				    calendar_now_ms();
+				writer_submit(w, job);
+			}
+			posted++;
+		}
+		/* Every job of the wave back, each wait bounded. */
+		want = r.stored + r.read_ok + r.wrong + n;
+		while (r.stored + r.read_ok + r.wrong < want) {
+			struct event	*timer;
+			int		 before = r.back;
+
+			timer = evtimer_new(r.base, timeout_cb, r.base);
+			evtimer_add(timer, &tv);
+			event_base_dispatch(r.base);
+			event_free(timer);
+			if (r.back == before) {
+				late = wave;
+				break;
+			}
+		}
+	}
+	is_int(late, -1, "%d waves of up to %d jobs: every job comes back "
+	    "(a wave waits at most %ld s for each)", WAVES, WAVE_MAX,
+	    (long)tv.tv_sec);
+	is_int(r.stored + r.read_ok, posted, "all %d jobs done", posted);
+	is_int(r.wrong, 0, "none failed or mixed up");
+	is_int(writer_queued(w), 0, "nothing left queued");
+	writer_free(w);
+	event_base_free(r.base);
+	roster_free(ros);
+	is_int(store_checkin_count(st), r.stored, "the store has every "
+	    "check-in");
+	store_close(st);
+	config_free(&cfg);
+	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
+	if (tap_failed == 0 && system(err) != 0)
+		printf("# could not remove %s\n", dir);
+	return tap_done();
+}
