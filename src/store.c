@@ -184,6 +184,9 @@ store_migrate(struct store *st)
 		    "knows (%d)", v, store_migrations_count);
 		return -EINVAL;
 	}
+	if (v > 0 && v < store_migrations_count)
+		log_info("store: upgrading the database from schema version %d "
+		    "to %d", v, store_migrations_count);
 	for (i = v; i < store_migrations_count; i++) {
 		if (store_exec(st, st->db, "BEGIN IMMEDIATE") != 0)
 			return -EIO;

@@ -142,6 +142,15 @@ def set_edition(d, edition):
     d.write_config()
 
 
+def reload(d):
+    """SIGHUP, then wait until pingand says it reloaded: a request sent
+    before that is still answered under the old configuration."""
+    n = d.log_text().count("reload: ")
+    d.proc.send_signal(signal.SIGHUP)
+    ok(h.wait_for(lambda: d.log_text().count("reload: ") > n, 10 * h.SLOW,
+                  step=0.05), "pingand reloaded its configuration")
+
+
 def check_internal_day(d, out, dayname, ids, dispute_id):
     pub = os.path.join(out, dayname)
     idir = os.path.join(out, "internal", dayname)
@@ -288,7 +297,7 @@ def check_refusals(d, dayname):
 
     # pingand itself refuses once the configuration says public.
     set_edition(d, "public")
-    d.proc.send_signal(signal.SIGHUP)
+    reload(d)
 
     def refused():
         r = raw_admin(d, "REPORT-SENSITIVE kind=day period=%s" % dayname)
@@ -305,7 +314,7 @@ def check_refusals(d, dayname):
          r"[^\n]*$", "... in one line, Chinese then English, naming the key")
     ok(not os.path.exists(out), "... and writes nothing")
     set_edition(d, "internal")
-    d.proc.send_signal(signal.SIGHUP)
+    reload(d)
 
     def allowed():
         r = raw_admin(d, "REPORT-SENSITIVE kind=day period=%s" % dayname)
