@@ -177,6 +177,7 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY_INT(batch_max, 1000, 1, 100000, true),
 	CONFIG_KEY_INT(queue_max, 100000, 1, 10000000, true),
 	CONFIG_KEY_INT(loop_priority, 0, 0, 99, false),
+	CONFIG_KEY_INT(reader_nice, 10, 0, 19, false),
 
 	/* time */
 	CONFIG_KEY_INT(idle_timeout, 300, 1, 86400, true),

@@ -98,6 +98,20 @@ metrics_head(struct metrics_buf *b, const char *name, const char *type,
 	    type);
 }
 
+/* A counter per WAL (STORE_WAL_DB, STORE_WAL_IDS), labelled wal. */
+static void
+metrics_per_wal(struct metrics_buf *b, const char *name, const char *help,
+    const uint64_t counts[STORE_WALS])
+{
+	static const char	*wals[STORE_WALS] = { "database", "ids" };
+	int			 i;
+
+	metrics_head(b, name, "counter", help);
+	for (i = 0; i < STORE_WALS; i++)
+		metrics_printf(b, "%s{wal=\"%s\"} %" PRIu64 "\n", name, wals[i],
+		    counts[i]);
+}
+
 /* A histogram from per-bucket counts (not cumulative) and their bounds. */
 static void
 metrics_histogram(struct metrics_buf *b, const char *name, const char *help,
@@ -183,6 +197,12 @@ metrics_render(const struct metrics_view *v)
 	metrics_head(&b, "pingan_reads_total", "counter",
 	    "Summaries and ledger reads finished by the reader thread.");
 	metrics_printf(&b, "pingan_reads_total %" PRIu64 "\n", v->ws.reads);
+	metrics_per_wal(&b, "pingan_checkpoints_total",
+	    "Checkpoint passes (WAL copied back into the database), by WAL.",
+	    v->ws.checkpoints);
+	metrics_per_wal(&b, "pingan_wal_restarts_total",
+	    "Times a WAL, wholly copied back, started over from its beginning.",
+	    v->ws.wal_restarts);
 
 	metrics_head(&b, "pingan_http_requests_total", "counter",
 	    "HTTP requests, by route and status.");

@@ -108,6 +108,7 @@ struct config {
 	int	 batch_max;		/* requests in one write transaction */
 	int	 queue_max;		/* requests waiting for the writer */
 	int	 loop_priority;		/* SCHED_FIFO priority of the loop, 0 */
+	int	 reader_nice;		/* nice of the reader thread */
 	int	 max_future;		/* seconds an event time may lie ahead */
 	int	 max_past_days;		/* days an event time may lie behind */
 	int	 shutdown_timeout;	/* seconds to flush replies at exit */
@@ -771,6 +772,11 @@ struct writer;
 /* Statistics kept by the writer (read under its lock). */
 #define WRITER_BATCH_BUCKETS	12	/* 1, 2, 4, ... 1024, +Inf */
 #define WRITER_LATENCY_BUCKETS	14	/* 0.1 ms ... 10 s, +Inf */
+/* The two WALs: the database's and the id index's. */
+#define STORE_WAL_DB	0
+#define STORE_WAL_IDS	1
+#define STORE_WALS	2
+
 struct writer_stats {
 	uint64_t	 jobs;
 	uint64_t	 commits;
@@ -785,6 +791,8 @@ struct writer_stats {
 	int64_t		 last_commit_ms;	/* wall clock, 0 before any */
 	int64_t		 busy_since_ms;		/* a batch running since, or 0 */
 	uint64_t	 reads;			/* jobs the reader finished */
+	uint64_t	 checkpoints[STORE_WALS];	/* passes run, per WAL */
+	uint64_t	 wal_restarts[STORE_WALS];	/* WAL started over */
 	bool		 failing;		/* the last batch failed */
 	char		 last_error[160];	/* and why */
 };
@@ -1200,10 +1208,12 @@ int	 store_commit(struct store *);
 int	 store_rollback(struct store *);
 bool	 store_in_transaction(struct store *);
 int	 store_flush(struct store *, bool force);
-void	 store_set_wal_callback(struct store *, void (*cb)(void *), void *arg);
+void	 store_set_wal_callback(struct store *,
+	    void (*cb)(void *, int which, int frames, int limit), void *arg);
 struct store *store_open_reader(const char *path, char *ret_err,
 	    size_t errlen);
-int	 store_checkpoint(struct store *);
+int	 store_checkpoint(struct store *, int which, int *ret_frames,
+	    int *ret_done);
 /* The database alone (no id index), read-only: pingan-report. */
 struct store *store_open_readonly(const char *path, char *ret_err,
 	    size_t errlen);

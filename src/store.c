@@ -63,7 +63,7 @@ struct store {
 	}		 ids_marks[STORE_ID_TABLES], batch_marks[STORE_ID_TABLES];
 	/* checkpoints: moved off the writer (see store_set_wal_callback) */
 	int		 checkpoint_pages;
-	void		(*wal_cb)(void *);
+	void		(*wal_cb)(void *, int, int, int);
 	void		*wal_arg;
 	bool		 reader;		/* opened by store_open_reader */
 	char		 errmsg[256];
@@ -727,37 +727,42 @@ fail:
 }
 
 /*
- * WAL hook of the writer's connections: once a commit leaves more than
- * the configured pages in a WAL, asks for a checkpoint (the callback wakes
- * the checkpointer thread).  Far behind, it checkpoints here after all, so
- * a stalled checkpointer cannot let a WAL grow without bound.
+ * WAL hook of the writer's connections, after every commit: tells the
+ * callback how many frames the WAL holds now and its limit, and leaves it
+ * to decide when to checkpoint (writer.c).  Far behind, it checkpoints
+ * here after all, so a stalled checkpointer cannot let a WAL grow without
+ * bound.
  */
 static int
 store_wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	struct store	*st = arg;
-	int		 limit = db == st->ids ? 10 * st->checkpoint_pages :
-			    st->checkpoint_pages;
+	int		 which = db == st->ids ? STORE_WAL_IDS : STORE_WAL_DB;
+	int		 limit = which == STORE_WAL_IDS ?
+			    10 * st->checkpoint_pages : st->checkpoint_pages;
 
-	if (limit <= 0 || pages < limit)
+	(void)name;
+	if (limit <= 0)
 		return SQLITE_OK;
 	if (pages >= 20 * limit)
 		(void)sqlite3_wal_checkpoint_v2(db, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	else if (st->wal_cb)
-		st->wal_cb(st->wal_arg);
+		st->wal_cb(st->wal_arg, which, pages, limit);
 	return SQLITE_OK;
 }
 
 /*
  * Moves checkpoints off the writer: SQLite's automatic checkpoint runs
  * inside the COMMIT that crosses the limit and holds up every reply of
- * that batch.  With a callback set, the writer's connections only call
- * cb when a WAL is over its limit, and a reader connection
- * (store_checkpoint, on another thread) copies the WAL back meanwhile.
+ * that batch.  With a callback set, the writer's connections call
+ * cb(arg, which, pages, limit) after each commit instead, and the writer
+ * has the WAL copied back by another connection (store_checkpoint, on
+ * another thread).
  */
 void
-store_set_wal_callback(struct store *st, void (*cb)(void *), void *arg)
+store_set_wal_callback(struct store *st, void (*cb)(void *, int, int, int),
+    void *arg)
 {
 	st->wal_cb = cb;
 	st->wal_arg = arg;
@@ -808,26 +813,31 @@ store_open_reader(const char *path, char *ret_err, size_t errlen)
 }
 
 /*
- * Copies as much of both WALs back into their databases as no reader
- * still needs (PASSIVE: never waits for the writer).
+ * Copies as much of a WAL (STORE_WAL_DB or STORE_WAL_IDS) back into its
+ * database as no reader still needs (PASSIVE: never waits for the
+ * writer).  Sets *ret_frames to the frames in the WAL and *ret_done to
+ * those now in the database; when the two are equal, the next write
+ * starts the WAL over from its beginning.
  */
 int
-store_checkpoint(struct store *st)
+store_checkpoint(struct store *st, int which, int *ret_frames, int *ret_done)
 {
-	int	r = 0, logpages = 0, done = 0;
+	sqlite3	*db = which == STORE_WAL_IDS ? st->ids : st->db;
+	int	 frames = 0, done = 0;
 
-	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-	    &logpages, &done) != SQLITE_OK) {
-		store_seterr(st, st->db, "checkpoint");
-		r = -EIO;
+	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    &frames, &done) != SQLITE_OK) {
+		store_seterr(st, db, which == STORE_WAL_IDS ?
+		    "id index checkpoint" : "checkpoint");
+		return -EIO;
 	}
-	log_debug("store: checkpoint: %d of %d WAL pages", done, logpages);
-	if (sqlite3_wal_checkpoint_v2(st->ids, NULL, SQLITE_CHECKPOINT_PASSIVE,
-	    &logpages, &done) != SQLITE_OK) {
-		store_seterr(st, st->ids, "id index checkpoint");
-		r = -EIO;
-	}
-	return r;
+	log_debug("store: checkpoint%s: %d of %d WAL frames",
+	    which == STORE_WAL_IDS ? " of the id index" : "", done, frames);
+	if (ret_frames)
+		*ret_frames = frames;
+	if (ret_done)
+		*ret_done = done;
+	return 0;
 }
 
 /*

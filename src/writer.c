@@ -9,8 +9,9 @@
  * clients more jobs wait per wake-up and one fsync serves them all.
  *
  * Checkpoints (copying the WAL back into the database) run on a second
- * thread with its own connections, so that no batch waits for one: the
- * writer's WAL hook only wakes that thread.  Summaries run on a third, the
+ * thread with its own connections, so that no batch waits for one (see
+ * writer_wal below for when, and why the writer copies the last frames of
+ * each WAL itself).  Summaries run on a third, the
  * reader, also with its own connections: a year's summary takes long
  * enough that neither the loop nor the writer may wait for it.  So do the
  * dispute ledger's reads and reports (WJOB_LEDGER), except the reads that
@@ -32,6 +33,7 @@
  * checkpointer has its own mutex.
  */
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -77,8 +79,20 @@ struct writer {
 	bool			 ckpt_started;
 	pthread_mutex_t		 ckpt_lock;
 	pthread_cond_t		 ckpt_cond;
-	bool			 ckpt_wanted;
+	unsigned		 ckpt_wanted;	/* 1 << which, for each WAL */
 	bool			 ckpt_stopping;
+	struct writer_wal {
+		/* the writer's */
+		int		 frames;	/* in the WAL after its commit */
+		uint32_t	 cycle;		/* times the WAL started over */
+		int		 asked_at;	/* frames at the last request */
+		int		 finish_at;	/* frames to try finishing at */
+		bool		 finish;	/* copy the rest after the replies */
+		/* asked_cycle under ckpt_lock; the rest lock-free */
+		uint32_t	 asked_cycle;
+		atomic_bool	 busy;		/* a pass asked for, not done */
+		atomic_uint_least64_t report;	/* cycle << 32 | frames done */
+	}			 wal[STORE_WALS];
 	/* the reader */
 	struct store		*rstore;
 	pthread_t		 rthread;
@@ -88,7 +102,10 @@ struct writer {
 	pthread_cond_t		 rcond;
 	atomic_bool		 rstopping;
 	struct wjob_list	 left;		/* the reader's, unanswered */
+	int			 reader_nice;
 };
+
+static void	writer_finish_wals(struct writer *);
 
 /*
  * Wakes a thread that sleeps on cond.  The thread says it sleeps, under
@@ -375,6 +392,7 @@ writer_main(void *arg)
 			if (failing)
 				writer_probe(w);
 			(void)store_flush(w->store, false);
+			writer_finish_wals(w);
 			continue;
 		}
 		STAILQ_INIT(&batch);
@@ -397,43 +415,149 @@ writer_main(void *arg)
 		writer_hand_back(w, &batch);
 		/* After the replies are on their way: the id index's turn. */
 		(void)store_flush(w->store, false);
+		writer_finish_wals(w);
 	}
 	return NULL;
 }
 
-/* Called by the store on the writer thread: a WAL wants a checkpoint. */
-static void
-writer_wal_full(void *arg)
-{
-	struct writer	*w = arg;
+/*
+ * A check-in's commit leaves its frames in the WAL, and a checkpoint copies
+ * them back into the database.  The checkpointer does that beside the
+ * writer; but a WAL starts over from its beginning only at a write that
+ * finds it wholly copied, and under a steady load the writer commits again
+ * while every pass runs, so no pass ever catches up.  Waking the
+ * checkpointer after every commit over the limit then made a pass (two
+ * fsyncs) of a few frames for nearly every commit, ~290 a second at
+ * 100 x 1, each competing with the writer for the disk.  So, per WAL: once
+ * over its limit, the writer asks for one pass; when that pass reports
+ * that at most WRITER_CKPT_TAIL frames are left, the writer copies those
+ * itself after its replies are sent, and its next commit restarts the WAL.
+ * Far behind (a reader holding an old snapshot), it asks again only every
+ * WRITER_CKPT_TAIL frames.
+ */
+#define WRITER_CKPT_TAIL	128
 
+/* The store's WAL hook, on the writer thread, after every commit. */
+static void
+writer_wal(void *arg, int which, int frames, int limit)
+{
+	struct writer		*w = arg;
+	struct writer_wal	*ww = &w->wal[which];
+	uint64_t		 report;
+
+	if (frames < ww->frames) {
+		ww->cycle++;
+		ww->asked_at = ww->finish_at = 0;
+		ww->finish = false;
+		pthread_mutex_lock(&w->lock);
+		w->stats.wal_restarts[which]++;
+		pthread_mutex_unlock(&w->lock);
+	}
+	ww->frames = frames;
+	if (frames < limit || atomic_load(&ww->busy))
+		return;
+	report = atomic_load(&ww->report);
+	if ((uint32_t)(report >> 32) == ww->cycle &&
+	    frames - (int)(report & 0xffffffff) <= WRITER_CKPT_TAIL) {
+		ww->finish = frames >= ww->finish_at;
+		return;
+	}
+	if (ww->asked_at != 0 && frames < ww->asked_at + WRITER_CKPT_TAIL)
+		return;
+	ww->asked_at = frames;
+	atomic_store(&ww->busy, true);
 	pthread_mutex_lock(&w->ckpt_lock);
-	w->ckpt_wanted = true;
+	ww->asked_cycle = ww->cycle;
+	w->ckpt_wanted |= 1u << which;
 	pthread_cond_signal(&w->ckpt_cond);
 	pthread_mutex_unlock(&w->ckpt_lock);
 }
 
-/* The checkpointer thread: checkpoints when asked, and once a second. */
+/*
+ * One pass over a WAL, on st's connection; reports it for cycle.  Returns
+ * whether frames are left that a reader's snapshot still needs.
+ */
+static bool
+writer_checkpoint(struct writer *w, struct store *st, int which,
+    uint32_t cycle, bool report)
+{
+	int	frames, done;
+
+	if (store_checkpoint(st, which, &frames, &done) != 0) {
+		log_warn("writer: %s", store_errmsg(st));
+		return true;
+	}
+	if (report)
+		atomic_store(&w->wal[which].report,
+		    (uint64_t)cycle << 32 | (uint32_t)done);
+	pthread_mutex_lock(&w->lock);
+	w->stats.checkpoints[which]++;
+	pthread_mutex_unlock(&w->lock);
+	return done < frames;
+}
+
+/*
+ * On the writer thread, after the replies: the last frames of a WAL.  If
+ * a reader still needs some, tries again only WRITER_CKPT_TAIL frames on.
+ */
+static void
+writer_finish_wals(struct writer *w)
+{
+	struct writer_wal	*ww;
+	int			 which;
+
+	for (which = 0; which < STORE_WALS; which++) {
+		ww = &w->wal[which];
+		if (!ww->finish)
+			continue;
+		ww->finish = false;
+		if (writer_checkpoint(w, w->store, which, ww->cycle, true))
+			ww->finish_at = ww->frames + WRITER_CKPT_TAIL;
+	}
+}
+
+/*
+ * The checkpointer thread: a pass over each WAL the writer asks for, and
+ * over both once a second when nobody asks (an idle daemon's WALs go back
+ * into the databases, and start over at the next write).
+ */
 static void *
 writer_checkpointer(void *arg)
 {
 	struct writer	*w = arg;
 	struct timespec	 deadline;
+	uint32_t	 cycles[STORE_WALS];
+	unsigned	 wanted;
+	int		 which;
+	bool		 timed;
 
 	pthread_mutex_lock(&w->ckpt_lock);
 	while (!w->ckpt_stopping) {
-		if (!w->ckpt_wanted) {
+		timed = false;
+		if (w->ckpt_wanted == 0) {
 			clock_gettime(CLOCK_REALTIME, &deadline);
 			deadline.tv_sec += 1;
-			(void)pthread_cond_timedwait(&w->ckpt_cond,
-			    &w->ckpt_lock, &deadline);
+			timed = pthread_cond_timedwait(&w->ckpt_cond,
+			    &w->ckpt_lock, &deadline) == ETIMEDOUT;
 			if (w->ckpt_stopping)
 				break;
+			if (w->ckpt_wanted == 0 && !timed)
+				continue;
 		}
-		w->ckpt_wanted = false;
+		wanted = w->ckpt_wanted;
+		w->ckpt_wanted = 0;
+		for (which = 0; which < STORE_WALS; which++)
+			cycles[which] = w->wal[which].asked_cycle;
 		pthread_mutex_unlock(&w->ckpt_lock);
-		if (store_checkpoint(w->reader) != 0)
-			log_warn("writer: %s", store_errmsg(w->reader));
+		for (which = 0; which < STORE_WALS; which++) {
+			if (wanted & (1u << which)) {
+				writer_checkpoint(w, w->reader, which,
+				    cycles[which], true);
+				atomic_store(&w->wal[which].busy, false);
+			} else if (timed)
+				writer_checkpoint(w, w->reader, which, 0,
+				    false);
+		}
 		pthread_mutex_lock(&w->ckpt_lock);
 	}
 	pthread_mutex_unlock(&w->ckpt_lock);
@@ -448,7 +572,24 @@ writer_reader(void *arg)
 	struct wjob		*job;
 	struct wjob_list	 mine, one;
 	char			 err[256];
+	int			 nice;
 
+	/*
+	 * A year's summary keeps this thread on a core for tens of ms: nicer
+	 * than the others, it yields to the loop and the writer when they are
+	 * busy (on Linux the nice value is a thread's own).
+	 */
+	if (w->reader_nice != 0) {
+		errno = 0;
+		nice = getpriority(PRIO_PROCESS, (id_t)gettid());
+		if (errno == 0)
+			nice = nice + w->reader_nice > 19 ? 19 :
+			    nice + w->reader_nice;
+		if (errno != 0 ||
+		    setpriority(PRIO_PROCESS, (id_t)gettid(), nice) != 0)
+			log_warn("writer: reader_nice %d: %s", w->reader_nice,
+			    strerror(errno));
+	}
 	STAILQ_INIT(&mine);
 	for (;;) {
 		if (STAILQ_EMPTY(&mine))
@@ -546,7 +687,7 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 {
 	struct writer	*w;
 	char		 err[512];
-	int		 r;
+	int		 i, r;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return NULL;
@@ -561,6 +702,12 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 	atomic_init(&w->rstopping, false);
 	atomic_init(&w->nqueued, 0);
 	atomic_init(&w->batch_max, cfg->batch_max);
+	w->reader_nice = cfg->reader_nice;
+	for (i = 0; i < STORE_WALS; i++) {
+		atomic_init(&w->wal[i].busy, false);
+		/* no pass reported yet: a cycle that never matches */
+		atomic_init(&w->wal[i].report, (uint64_t)UINT32_MAX << 32);
+	}
 	w->done_cb = done_cb;
 	w->arg = arg;
 	STAILQ_INIT(&w->left);
@@ -588,7 +735,8 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 		goto fail;
 	}
 	w->ckpt_started = true;
-	store_set_wal_callback(st, writer_wal_full, w);
+	(void)pthread_setname_np(w->ckpt_thread, "pingand-ckpt");
+	store_set_wal_callback(st, writer_wal, w);
 	if ((w->rstore = store_open_reader(cfg->database, err, sizeof(err))) ==
 	    NULL) {
 		log_err("writer: %s", err);
@@ -599,11 +747,13 @@ writer_new(struct store *st, const struct config *cfg, struct event_base *base,
 		goto fail;
 	}
 	w->rstarted = true;
+	(void)pthread_setname_np(w->rthread, "pingand-reader");
 	if ((r = pthread_create(&w->thread, NULL, writer_main, w)) != 0) {
 		errno = r;
 		goto fail;
 	}
 	w->started = true;
+	(void)pthread_setname_np(w->thread, "pingand-writer");
 	return w;
 fail:
 	writer_free(w);

@@ -461,6 +461,41 @@ def sched_policy(pid, tid):
     return int(stat[stat.rindex(")") + 2:].split()[38])
 
 
+def thread_nice(pid, tid):
+    """The nice value of a thread (/proc stat field 19)."""
+    with open("/proc/%d/task/%d/stat" % (pid, tid)) as f:
+        stat = f.read()
+    return int(stat[stat.rindex(")") + 2:].split()[16])
+
+
+def test_threads():
+    """pingand's threads are named, and the reader runs nicer."""
+    base = os.nice(0)
+    for want, config in ((10, {}), (3, {"reader_nice": 3}),
+                         (0, {"reader_nice": 0})):
+        d = h.Daemon(demo=True, config=config)
+        pid = d.proc.pid
+        c = d.authed("S001")
+        like(c.request("SUMMARY from=2026-01-01 to=2026-12-31"), r"^OK ",
+             "reader_nice %d: a summary is answered" % want)
+        c.close()
+        names = {}
+        for t in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
+                names[f.read().strip()] = int(t)
+        is_(sorted(names), ["pingand", "pingand-ckpt", "pingand-reader",
+                            "pingand-writer"], "the threads are named", names)
+        nices = {n: thread_nice(pid, t) for n, t in names.items()}
+        is_(nices.get("pingand-reader"), min(base + want, 19),
+            "reader_nice %d: the reader runs at nice %d" % (
+                want, min(base + want, 19)), nices)
+        is_([nices.get(n) for n in ("pingand", "pingand-ckpt",
+                                    "pingand-writer")], [base] * 3,
+            "the others keep pingand's nice value %d" % base)
+        is_(d.stop(), 0, "SIGTERM: exit 0 (reader_nice %d)" % want)
+        d.cleanup(keep=h.failed() > 0)
+
+
 def test_loop_priority():
     d = h.Daemon(demo=True, config={"loop_priority": 7})
     pid = d.proc.pid
@@ -539,6 +574,7 @@ def main():
     d.cleanup(keep=h.failed() > 0)
     test_busy()
     test_loop_priority()
+    test_threads()
     test_timeouts()
 
 

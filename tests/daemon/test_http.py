@@ -423,6 +423,11 @@ def test_metrics(d):
           "/metrics: the visits stored are counted")
     h.like(r.body, r'pingan_commit_duration_seconds_bucket\{le="\+Inf"\} '
            r'[1-9]', "/metrics: commit latency histogram")
+    h.like(r.body, r'pingan_checkpoints_total\{wal="database"\} \d+\n'
+           r'pingan_checkpoints_total\{wal="ids"\} \d+',
+           "/metrics: checkpoint passes by WAL")
+    h.like(r.body, r'pingan_wal_restarts_total\{wal="database"\} \d+',
+           "/metrics: WAL restarts")
     h.like(r.body, r'pingan_http_requests_total\{route="/api/v1/summary",'
            r'status="200"\} [1-9]', "/metrics: HTTP requests by route")
     h.like(r.body, r'pingan_replies_total\{code="OK"\} [1-9]',

@@ -3,8 +3,13 @@
  * Waves of check-ins (the writer's batches) and reads (the reader's jobs)
  * are posted from the loop, which then waits for every one of them to come
  * back: a job left behind in a mailbox, or a thread left asleep with work,
- * never comes back and the wave times out.
+ * never comes back and the wave times out.  Then the checkpoints under a
+ * writer that never stops: the WAL must start over again and again, with
+ * a few checkpoint passes each time, not one per commit.
  */
+#include <sys/stat.h>
+
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,8 @@ struct run {
 	int			 back;		/* jobs come back this wave */
 	int			 stored, read_ok, wrong;
 };
+
+static void	checkpoint_cycles(void);
 
 static char *
 read_one(struct store *st, struct wjob *job, char *err, size_t len)
@@ -63,6 +70,112 @@ done_cb(struct wjob_list *jobs, void *arg)
 	}
 	if (r->back > 0)
 		event_base_loopbreak(r->base);
+}
+
+/* Posts n check-ins and waits until all are back; false if they are not. */
+static bool
+wave_checkins(struct writer *w, struct run *r, struct roster *ros, int n,
+    int *posted)
+{
+	struct timeval	 tv = { 5, 0 };
+	struct wjob	*job;
+	struct event	*timer;
+	int		 i, want = r->stored + r->wrong + n, before;
+
+	for (i = 0; i < n; i++) {
+		if ((job = calloc(1, sizeof(*job))) == NULL)
+			return false;
+		job->type = WJOB_CHECKIN;
+		memcpy(job->checkin.uuid, posted, sizeof(*posted));
+		job->checkin.uuid[6] = 0x40;
+		job->checkin.uuid[15] = 0xcc;
+		job->checkin.worker_id = ros->workers[*posted %
+		    ros->nworkers].id;
+		job->checkin.grid_id = ros->grids[0].id;
+		job->checkin.village_id = ros->grids[0].village_id;
+		job->checkin.kind = CHECKIN_KIND_PATROL;
+		job->checkin.event_ms = job->checkin.received_ms =
+		    calendar_now_ms();
+		job->checkin.note = strdup("巡逻正常，无异常情况。");
+		writer_submit(w, job);
+		(*posted)++;
+	}
+	while (r->stored + r->wrong < want) {
+		before = r->back;
+		timer = evtimer_new(r->base, timeout_cb, r->base);
+		evtimer_add(timer, &tv);
+		event_base_dispatch(r->base);
+		event_free(timer);
+		if (r->back == before)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A WAL starts over only at a commit that finds it wholly copied back.
+ * Under a writer that commits again at once, a checkpoint pass never
+ * catches up, and waking the checkpointer after every commit over the
+ * limit made a pass per commit (two fsyncs each) while the WAL still grew.
+ */
+static void
+checkpoint_cycles(void)
+{
+	struct config		 cfg;
+	struct store		*st;
+	struct roster		*ros;
+	struct writer		*w;
+	struct writer_stats	 ws;
+	struct run		 r;
+	struct stat		 sb;
+	char			 path[512], wal[600], creds[600], err[512];
+	FILE			*devnull;
+	int			 wave, posted = 0;
+	bool			 all = true;
+	double			 per;
+
+	snprintf(path, sizeof(path), "%s/c.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	snprintf(creds, sizeof(creds), "%s/c-creds.txt", dir);
+	config_defaults(&cfg);
+	cfg.checkpoint_pages = 100;
+	free(cfg.database);
+	cfg.database = strdup(path);
+	st = store_open(path, &cfg, err, sizeof(err));
+	devnull = fopen("/dev/null", "w");
+	if (st == NULL || devnull == NULL || demo_create(st, devnull,
+	    creds) < 0 || (ros = store_roster_load(st)) == NULL) {
+		ok(false, "a second store: %s", err);
+		return;
+	}
+	fclose(devnull);
+	memset(&r, 0, sizeof(r));
+	r.base = event_base_new();
+	if ((w = writer_new(st, &cfg, r.base, done_cb, &r)) == NULL) {
+		ok(false, "a second writer");
+		return;
+	}
+	for (wave = 0; wave < 1500 && all; wave++)
+		all = wave_checkins(w, &r, ros, 40, &posted);
+	ok(all && r.wrong == 0, "%d check-ins in waves of 40, the next wave "
+	    "posted as soon as the last is back", posted);
+	writer_stats(w, &ws);
+	ok(ws.wal_restarts[STORE_WAL_DB] >= 10, "the WAL started over %llu "
+	    "times in %llu commits (checkpoint_pages %d)",
+	    (unsigned long long)ws.wal_restarts[STORE_WAL_DB],
+	    (unsigned long long)ws.commits, cfg.checkpoint_pages);
+	per = (double)ws.checkpoints[STORE_WAL_DB] /
+	    (double)(ws.wal_restarts[STORE_WAL_DB] + 1);
+	ok(per <= 4, "%llu checkpoint passes: %.1f a cycle (at most 4)",
+	    (unsigned long long)ws.checkpoints[STORE_WAL_DB], per);
+	ok(stat(wal, &sb) == 0 && sb.st_size <= 6 * cfg.checkpoint_pages *
+	    (4096 + 24), "the WAL file stays under 6 x checkpoint_pages "
+	    "(%lld bytes)", (long long)sb.st_size);
+	writer_free(w);
+	event_base_free(r.base);
+	roster_free(ros);
+	store_close(st);
+	config_free(&cfg);
 }
 
 int
@@ -162,6 +275,7 @@ main(void)
 	    "check-in");
 	store_close(st);
 	config_free(&cfg);
+	checkpoint_cycles();
 	snprintf(err, sizeof(err), "rm -rf '%s'", dir);
 	if (tap_failed == 0 && system(err) != 0)
 		printf("# could not remove %s\n", dir);
