@@ -817,7 +817,8 @@ store_open_reader(const char *path, char *ret_err, size_t errlen)
  * database as no reader still needs (PASSIVE: never waits for the
  * writer).  Sets *ret_frames to the frames in the WAL and *ret_done to
  * those now in the database; when the two are equal, the next write
- * starts the WAL over from its beginning.
+ * starts the WAL over from its beginning.  -EBUSY, and no error, when
+ * another connection's checkpoint runs.
  */
 int
 store_checkpoint(struct store *st, int which, int *ret_frames, int *ret_done)
@@ -825,8 +826,13 @@ store_checkpoint(struct store *st, int which, int *ret_frames, int *ret_done)
 	sqlite3	*db = which == STORE_WAL_IDS ? st->ids : st->db;
 	int	 frames = 0, done = 0;
 
-	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-	    &frames, &done) != SQLITE_OK) {
+	switch (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    &frames, &done)) {
+	case SQLITE_OK:
+		break;
+	case SQLITE_BUSY:	/* another connection's pass runs */
+		return -EBUSY;
+	default:
 		store_seterr(st, db, which == STORE_WAL_IDS ?
 		    "id index checkpoint" : "checkpoint");
 		return -EIO;

@@ -105,7 +105,7 @@ struct writer {
 	int			 reader_nice;
 };
 
-static void	writer_finish_wals(struct writer *);
+static void	writer_finish_wals(struct writer *, bool);
 
 /*
  * Wakes a thread that sleeps on cond.  The thread says it sleeps, under
@@ -392,7 +392,7 @@ writer_main(void *arg)
 			if (failing)
 				writer_probe(w);
 			(void)store_flush(w->store, false);
-			writer_finish_wals(w);
+			writer_finish_wals(w, true);
 			continue;
 		}
 		STAILQ_INIT(&batch);
@@ -415,7 +415,7 @@ writer_main(void *arg)
 		writer_hand_back(w, &batch);
 		/* After the replies are on their way: the id index's turn. */
 		(void)store_flush(w->store, false);
-		writer_finish_wals(w);
+		writer_finish_wals(w, false);
 	}
 	return NULL;
 }
@@ -431,11 +431,12 @@ writer_main(void *arg)
  * 100 x 1, each competing with the writer for the disk.  So, per WAL: once
  * over its limit, the writer asks for one pass; when that pass reports
  * that at most WRITER_CKPT_TAIL frames are left, the writer copies those
- * itself after its replies are sent, and its next commit restarts the WAL.
+ * itself after its replies are sent (writer_finish_wals), and its next
+ * commit restarts the WAL.
  * Far behind (a reader holding an old snapshot), it asks again only every
  * WRITER_CKPT_TAIL frames.
  */
-#define WRITER_CKPT_TAIL	128
+#define WRITER_CKPT_TAIL	64
 
 /* The store's WAL hook, on the writer thread, after every commit. */
 static void
@@ -454,7 +455,7 @@ writer_wal(void *arg, int which, int frames, int limit)
 		pthread_mutex_unlock(&w->lock);
 	}
 	ww->frames = frames;
-	if (frames < limit || atomic_load(&ww->busy))
+	if (frames < limit || ww->finish || atomic_load(&ww->busy))
 		return;
 	report = atomic_load(&ww->report);
 	if ((uint32_t)(report >> 32) == ww->cycle &&
@@ -481,10 +482,11 @@ static bool
 writer_checkpoint(struct writer *w, struct store *st, int which,
     uint32_t cycle, bool report)
 {
-	int	frames, done;
+	int	frames, done, r;
 
-	if (store_checkpoint(st, which, &frames, &done) != 0) {
-		log_warn("writer: %s", store_errmsg(st));
+	if ((r = store_checkpoint(st, which, &frames, &done)) != 0) {
+		if (r != -EBUSY)
+			log_warn("writer: %s", store_errmsg(st));
 		return true;
 	}
 	if (report)
@@ -497,18 +499,25 @@ writer_checkpoint(struct writer *w, struct store *st, int which,
 }
 
 /*
- * On the writer thread, after the replies: the last frames of a WAL.  If
- * a reader still needs some, tries again only WRITER_CKPT_TAIL frames on.
+ * On the writer thread, after the replies: the last frames of a WAL.  That
+ * pass syncs the database (a few hundred µs), so it waits for a moment
+ * when no job does, unless the tail grows to twice WRITER_CKPT_TAIL
+ * meanwhile.  If a reader still needs some frames, tries again only
+ * WRITER_CKPT_TAIL frames on.
  */
 static void
-writer_finish_wals(struct writer *w)
+writer_finish_wals(struct writer *w, bool idle)
 {
 	struct writer_wal	*ww;
-	int			 which;
+	int			 which, done;
 
 	for (which = 0; which < STORE_WALS; which++) {
 		ww = &w->wal[which];
 		if (!ww->finish)
+			continue;
+		done = (int)(atomic_load(&ww->report) & 0xffffffff);
+		if (!idle && atomic_load(&w->inbox.top) != NULL &&
+		    ww->frames - done < 2 * WRITER_CKPT_TAIL)
 			continue;
 		ww->finish = false;
 		if (writer_checkpoint(w, w->store, which, ww->cycle, true))
