@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <sqlite3.h>
 
 #include "pingan.h"
 #include "tap.h"
@@ -32,6 +33,8 @@ struct run {
 };
 
 static void	checkpoint_cycles(void);
+static void	old_snapshot(struct writer *, struct run *, struct roster *,
+		    const char *, int *);
 static void	checkpoint_check(const struct writer_stats *,
 		    const struct config *, const char *);
 
@@ -185,11 +188,64 @@ checkpoint_cycles(void)
 		ws.checkpoints[wave] -= ws0.checkpoints[wave];
 	}
 	checkpoint_check(&ws, &cfg, wal);
+	old_snapshot(w, &r, ros, path, &posted);
 	writer_free(w);
 	event_base_free(r.base);
 	roster_free(ros);
 	store_close(st);
 	config_free(&cfg);
+}
+
+/*
+ * A reader that holds an old snapshot (a long report) keeps the WAL from
+ * being copied back past it: the writer must not ask for a pass after
+ * every commit meanwhile, and the WAL starts over again once it is gone.
+ */
+static void
+old_snapshot(struct writer *w, struct run *r, struct roster *ros,
+    const char *path, int *posted)
+{
+	struct writer_stats	 a, b, c;
+	sqlite3			*db = NULL;
+	sqlite3_stmt		*s = NULL;
+	bool			 all = true;
+	int			 wave;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM checkin", -1, &s,
+	    NULL) != SQLITE_OK || sqlite3_step(s) != SQLITE_ROW) {
+		ok(false, "a reader with a snapshot: %s", sqlite3_errmsg(db));
+		sqlite3_finalize(s);
+		sqlite3_close(db);
+		return;
+	}
+	writer_stats(w, &a);
+	for (wave = 0; wave < 500 && all; wave++)
+		all = post_checkins(w, ros, 40, posted) &&
+		    wait_back(r, *posted);
+	writer_stats(w, &b);
+	ok(all, "500 waves while a reader holds its snapshot");
+	is_int((int)(b.wal_restarts[STORE_WAL_DB] -
+	    a.wal_restarts[STORE_WAL_DB]), 0, "the WAL cannot start over "
+	    "meanwhile");
+	ok(b.checkpoints[STORE_WAL_DB] - a.checkpoints[STORE_WAL_DB] <=
+	    (b.commits - a.commits) / 8, "%llu checkpoint passes for %llu "
+	    "commits (no more than one in 8)",
+	    (unsigned long long)(b.checkpoints[STORE_WAL_DB] -
+	    a.checkpoints[STORE_WAL_DB]),
+	    (unsigned long long)(b.commits - a.commits));
+	sqlite3_finalize(s);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	for (wave = 0; wave < 200 && all; wave++)
+		all = post_checkins(w, ros, 40, posted) &&
+		    wait_back(r, *posted);
+	writer_stats(w, &c);
+	ok(all && c.wal_restarts[STORE_WAL_DB] > b.wal_restarts[STORE_WAL_DB],
+	    "once the reader is gone the WAL starts over again (%llu times "
+	    "in 200 waves)", (unsigned long long)(c.wal_restarts[STORE_WAL_DB] -
+	    b.wal_restarts[STORE_WAL_DB]));
 }
 
 /* The WAL's restarts and checkpoint passes, and its file's size. */
