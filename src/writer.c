@@ -527,32 +527,38 @@ writer_finish_wals(struct writer *w, bool idle)
 
 /*
  * The checkpointer thread: a pass over each WAL the writer asks for, and
- * over both once a second when nobody asks (an idle daemon's WALs go back
- * into the databases, and start over at the next write).
+ * over both once a second (the id index's WAL grows only when it is
+ * committed, every few seconds, and an idle daemon's WALs go back into the
+ * databases and start over at the next write).
  */
 static void *
 writer_checkpointer(void *arg)
 {
 	struct writer	*w = arg;
-	struct timespec	 deadline;
+	struct timespec	 next, now;
 	uint32_t	 cycles[STORE_WALS];
 	unsigned	 wanted;
 	int		 which;
 	bool		 timed;
 
+	clock_gettime(CLOCK_REALTIME, &next);
+	next.tv_sec += 1;
 	pthread_mutex_lock(&w->ckpt_lock);
 	while (!w->ckpt_stopping) {
-		timed = false;
-		if (w->ckpt_wanted == 0) {
-			clock_gettime(CLOCK_REALTIME, &deadline);
-			deadline.tv_sec += 1;
-			timed = pthread_cond_timedwait(&w->ckpt_cond,
-			    &w->ckpt_lock, &deadline) == ETIMEDOUT;
-			if (w->ckpt_stopping)
-				break;
-			if (w->ckpt_wanted == 0 && !timed)
-				continue;
+		if (w->ckpt_wanted == 0)
+			(void)pthread_cond_timedwait(&w->ckpt_cond,
+			    &w->ckpt_lock, &next);
+		if (w->ckpt_stopping)
+			break;
+		clock_gettime(CLOCK_REALTIME, &now);
+		timed = now.tv_sec > next.tv_sec || (now.tv_sec ==
+		    next.tv_sec && now.tv_nsec >= next.tv_nsec);
+		if (timed) {
+			next = now;
+			next.tv_sec += 1;
 		}
+		if (w->ckpt_wanted == 0 && !timed)
+			continue;
 		wanted = w->ckpt_wanted;
 		w->ckpt_wanted = 0;
 		for (which = 0; which < STORE_WALS; which++)
