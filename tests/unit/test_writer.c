@@ -226,9 +226,15 @@ old_snapshot(struct writer *w, struct run *r, struct roster *ros,
 		    wait_back(r, *posted);
 	writer_stats(w, &b);
 	ok(all, "500 waves while a reader holds its snapshot");
-	is_int((int)(b.wal_restarts[STORE_WAL_DB] -
-	    a.wal_restarts[STORE_WAL_DB]), 0, "the WAL cannot start over "
-	    "meanwhile");
+	/*
+	 * Once at most: a snapshot taken when the WAL was wholly copied back
+	 * reads the database file alone and lets the next commit restart it;
+	 * from then on nothing can be copied back past it.
+	 */
+	ok(b.wal_restarts[STORE_WAL_DB] - a.wal_restarts[STORE_WAL_DB] <= 1,
+	    "the WAL starts over once at most meanwhile (%llu)",
+	    (unsigned long long)(b.wal_restarts[STORE_WAL_DB] -
+	    a.wal_restarts[STORE_WAL_DB]));
 	ok(b.checkpoints[STORE_WAL_DB] - a.checkpoints[STORE_WAL_DB] <=
 	    (b.commits - a.commits) / 8, "%llu checkpoint passes for %llu "
 	    "commits (no more than one in 8)",
