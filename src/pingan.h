@@ -108,7 +108,7 @@ struct config {
 	int	 batch_max;		/* requests in one write transaction */
 	int	 queue_max;		/* requests waiting for the writer */
 	int	 loop_priority;		/* SCHED_FIFO priority of the loop, 0 */
-	int	 reader_nice;		/* nice of the reader thread */
+	int	 reader_nice;		/* added to the reader thread's nice */
 	int	 max_future;		/* seconds an event time may lie ahead */
 	int	 max_past_days;		/* days an event time may lie behind */
 	int	 shutdown_timeout;	/* seconds to flush replies at exit */
