@@ -211,6 +211,7 @@ struct bench_opts {
 	bool		 allow_remote;
 	int		 ping_conns;
 	double		 ping_interval;		/* seconds */
+	const char	*latency_log;		/* NULL: none */
 };
 
 /* A sample of the daemon (and of ourselves) at one moment. */
@@ -268,6 +269,9 @@ struct bench {
 	uint64_t		 ping_sent_ns;	/* idle: the last one left */
 	bool			 deadline_hit;
 	bool			 interrupted;
+
+	FILE			*latlog;	/* --latency-log */
+	uint64_t		 latlog_lines;
 
 	uint64_t		 sent[BENCH_REQ__COUNT];
 	uint64_t		 ok_window[BENCH_REQ__COUNT];
@@ -380,7 +384,8 @@ bench_usage(FILE *f)
 "           --credentials file) [--grid code[,code...]]\n"
 "           [--mix checkin=N,ping=M] [--note text] [--daemon-pid pid]\n"
 "           [--connect-timeout seconds] [--ping-conns N]\n"
-"           [--ping-interval ms] [--allow-remote] [--json] [--help]\n"
+"           [--ping-interval ms] [--latency-log file] [--allow-remote]\n"
+"           [--json] [--help]\n"
 "       pingan-bench --idle N [-d seconds] ... (same login options)\n"
 "\n"
 "Closed-loop load generator for pingand (pingan %s).  Connects, reads the\n"
@@ -419,6 +424,12 @@ bench_usage(FILE *f)
 "                            --ping-interval and nothing else: the daemon\n"
 "                            loop's latency under load (ping_* figures)\n"
 "      --ping-interval MS    their interval (default 10)\n"
+"      --latency-log FILE    write one line per reply in the window to FILE:\n"
+"                            send time in µs from the window's start\n"
+"                            (negative: sent in the warm-up), latency in\n"
+"                            µs, checkin or ping, connection index (tab-\n"
+"                            separated): to see when the slow replies\n"
+"                            came, e.g. all connections at once (a stall)\n"
 "      --idle N              open N connections, authenticate them, hold\n"
 "                            them idle for the duration, PING each once,\n"
 "                            and report the daemon's RSS before and after\n"
@@ -426,7 +437,9 @@ bench_usage(FILE *f)
 "      --allow-remote        allow a target that is not loopback\n"
 "      --json                print the result as one JSON object instead of\n"
 "                            the RESULT line\n"
-"      --help                show this help\n"
+"      --help                show this help\n",
+	    PINGAN_VERSION);
+	fputs(
 "\n"
 "RESULT fields: acks and p*_us are check-ins answered OK inside the window\n"
 "(stored or duplicate; latency send -> reply), ping_* the same for PING;\n"
@@ -439,8 +452,8 @@ bench_usage(FILE *f)
 "so its ping latencies include queueing behind that burst.  The whole run\n"
 "is bounded by warmup + duration + 15 s.  Exit status: 0 clean; 1 nothing\n"
 "succeeded, a connection failed or was lost, or the run was cut short by\n"
-"the deadline or a signal; 2 usage; 3 cannot start.\n",
-	    PINGAN_VERSION);
+"the deadline or a signal; 2 usage; 3 cannot start (or the latency log\n"
+"could not be written).\n", f);
 }
 
 /* Parses an integer option within [lo, hi], or exits with a usage error. */
@@ -1165,6 +1178,13 @@ bench_conn_reply(struct bench *b, struct bench_conn *c, const char *line,
 	}
 	c->ok_window++;
 	bench_hist_add(&b->hist[s->type], now - s->sent_ns);
+	if (b->latlog != NULL) {
+		fprintf(b->latlog, "%.1f\t%.1f\t%s\t%d\n",
+		    (double)(int64_t)(s->sent_ns - b->t_meas0) / 1e3,
+		    (double)(now - s->sent_ns) / 1e3,
+		    s->type == BENCH_REQ_PING ? "ping" : "checkin", c->idx);
+		b->latlog_lines++;
+	}
 	sec = (size_t)((now - b->t_meas0) / NS);
 	if (sec < b->nseconds)
 		b->per_second[sec]++;
@@ -1997,6 +2017,44 @@ bench_signals(double seconds)
 	alarm((unsigned)seconds + 10);
 }
 
+/*
+ * --latency-log: opened before connecting, so that a bad path fails at
+ * once; written through stdio's buffer (a few hundred ns a reply).
+ */
+static void
+bench_latlog_open(struct bench *b)
+{
+	static char	 buf[1 << 20];
+
+	if ((b->latlog = fopen(b->o.latency_log, "w")) == NULL)
+		bench_die(EXIT_LOCAL, "--latency-log %s: 无法写入 (cannot "
+		    "write): %s", b->o.latency_log, strerror(errno));
+	(void)setvbuf(b->latlog, buf, _IOFBF, sizeof(buf));
+	fprintf(b->latlog, "# pingan-bench latency log: send_us latency_us "
+	    "type conn (send_us from the window's start)\n");
+}
+
+/* Closes the latency log; non-zero (reported) if it was not all written. */
+static int
+bench_latlog_close(struct bench *b)
+{
+	const char	*why = NULL;
+
+	if (ferror(b->latlog))
+		why = "I/O error";
+	if (fclose(b->latlog) != 0 && why == NULL)
+		why = strerror(errno);
+	b->latlog = NULL;
+	if (why != NULL) {
+		fprintf(stderr, "pingan-bench: --latency-log %s: 写入失败 "
+		    "(write failed): %s\n", b->o.latency_log, why);
+		return -1;
+	}
+	fprintf(stderr, "pingan-bench: %llu 条延迟记录 (latency lines) -> "
+	    "%s\n", (unsigned long long)b->latlog_lines, b->o.latency_log);
+	return 0;
+}
+
 /* Sets up the connections, their pipelines and their logins. */
 static void
 bench_conns_init(struct bench *b)
@@ -2026,7 +2084,7 @@ bench_parse_args(struct bench *b, int argc, char **argv)
 		OPT_WORKER = 256, OPT_TOKEN, OPT_CREDENTIALS, OPT_GRID,
 		OPT_MIX, OPT_NOTE, OPT_DAEMON_PID, OPT_JSON, OPT_HELP,
 		OPT_IDLE, OPT_CONNECT_TIMEOUT, OPT_PING_CONNS,
-		OPT_PING_INTERVAL, OPT_ALLOW_REMOTE,
+		OPT_PING_INTERVAL, OPT_ALLOW_REMOTE, OPT_LATENCY_LOG,
 	};
 	static const struct option longopts[] = {
 		{ "host", required_argument, NULL, 'h' },
@@ -2050,6 +2108,7 @@ bench_parse_args(struct bench *b, int argc, char **argv)
 		{ "ping-conns", required_argument, NULL, OPT_PING_CONNS },
 		{ "ping-interval", required_argument, NULL, OPT_PING_INTERVAL },
 		{ "allow-remote", no_argument, NULL, OPT_ALLOW_REMOTE },
+		{ "latency-log", required_argument, NULL, OPT_LATENCY_LOG },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct bench_opts	*o = &b->o;
@@ -2142,6 +2201,9 @@ bench_parse_args(struct bench *b, int argc, char **argv)
 		case OPT_ALLOW_REMOTE:
 			o->allow_remote = true;
 			break;
+		case OPT_LATENCY_LOG:
+			o->latency_log = optarg;
+			break;
 		default:
 			bench_usage(stderr);
 			exit(EXIT_USAGE);
@@ -2164,7 +2226,11 @@ bench_parse_args(struct bench *b, int argc, char **argv)
 		if (o->ping_conns > 0)
 			fprintf(stderr, "pingan-bench: --idle: 忽略 "
 			    "--ping-conns (--ping-conns is ignored)\n");
+		if (o->latency_log != NULL)
+			fprintf(stderr, "pingan-bench: --idle: 忽略 "
+			    "--latency-log (--latency-log is ignored)\n");
 		o->ping_conns = 0;
+		o->latency_log = NULL;
 		o->warmup = 0;
 		if (o->daemon_pid == 0)
 			fprintf(stderr, "pingan-bench: --idle 没有 "
@@ -2183,6 +2249,7 @@ main(int argc, char **argv)
 	struct bench		*b = &bench;
 	double			 limit, dummy;
 	int			 status;
+	bool			 logged;
 
 	bench_parse_args(b, argc, argv);
 	bench_resolve(b);
@@ -2219,6 +2286,8 @@ main(int argc, char **argv)
 	    sizeof(*b->per_second));
 	memset(b->per_second, 0, b->nseconds * sizeof(*b->per_second));
 	bench_conns_init(b);
+	if (b->o.latency_log != NULL)
+		bench_latlog_open(b);
 	if ((b->epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		bench_die(EXIT_LOCAL, "epoll_create1: %s", strerror(errno));
 
@@ -2232,10 +2301,13 @@ main(int argc, char **argv)
 	bench_loop(b);
 	bench_close_all(b);
 	close(b->epfd);
+	logged = b->latlog == NULL || bench_latlog_close(b) == 0;
 	if (b->o.mode == BENCH_MODE_IDLE)
 		status = bench_report_idle(b);
 	else
 		status = bench_report_load(b);
+	if (status == 0 && !logged)
+		status = EXIT_LOCAL;
 	bench_free_all(b);
 	return status;
 }
